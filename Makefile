@@ -1,0 +1,35 @@
+# `make demo` and `make test` are the only commands a fresh machine needs:
+# each creates .venv and installs on first use.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install demo test lint bench histories clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/sealed demo --yes
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy sealed workflows activities workers
+
+test: lint
+	$(VENV)/bin/pytest -q
+
+bench: $(STAMP)
+	$(PY) -m bench.mission_overhead
+
+# Regenerates the committed histories that tests/replay replays (see README).
+histories: $(STAMP)
+	$(PY) -m tests.record_histories
+
+clean:
+	rm -rf $(VENV) .sealed

@@ -1,0 +1,3 @@
+from activities.mission import MissionActivities
+
+__all__ = ["MissionActivities"]

@@ -1,0 +1,92 @@
+"""The mission's activities: one model turn, one tool call. The only place
+where the model, the tools and the secret backends are touched."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import structlog
+from pydantic import ValidationError
+from temporalio import activity
+
+from activities.heartbeat import heartbeating
+from sealed.contract import MODEL_TURN, RUN_TOOL
+from sealed.identity.backend import SecretBackend, SecretValue
+from sealed.llm import get_provider
+from sealed.models import ModelTurnInput, ModelTurnOutput, ToolCallInput, ToolCallResult
+from sealed.tools.registry import ToolContext, ToolDef, ToolError
+
+log = structlog.get_logger("sealed.activities")
+
+
+def _tool_error(request: ToolCallInput, message: str) -> ToolCallResult:
+    return ToolCallResult(
+        call_id=request.call.id,
+        name=request.call.name,
+        output=f"tool error: {message}",
+        is_error=True,
+    )
+
+
+class MissionActivities:
+    def __init__(self, *, secrets: SecretBackend, tools: Mapping[str, ToolDef]) -> None:
+        self._secrets = secrets
+        self._tools = tools
+
+    @activity.defn(name=MODEL_TURN)
+    async def model_turn(self, request: ModelTurnInput) -> ModelTurnOutput:
+        provider = get_provider(request.model.provider)
+        tools = [self._tools[name].info() for name in request.tools if name in self._tools]
+        async with heartbeating():
+            reply = await provider.complete(request, tools)
+        log.info(
+            "model turn",
+            mission_id=request.mission_id,
+            turn=request.turn,
+            attempt=activity.info().attempt,
+            tool_calls=[c.name for c in reply.tool_calls],
+            final=reply.is_final,
+        )
+        return reply
+
+    @activity.defn(name=RUN_TOOL)
+    async def run_tool(self, request: ToolCallInput) -> ToolCallResult:
+        call = request.call
+        tool = self._tools.get(call.name)
+        if tool is None:
+            return _tool_error(request, f"unknown tool '{call.name}'")
+        try:
+            args = tool.args_model.model_validate(call.arguments)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in exc.errors()
+            )
+            return _tool_error(request, f"invalid arguments for '{call.name}': {problems}")
+        # Resolved now, inside this attempt, and dropped when it ends. A backend
+        # that cannot answer raises: the tool does not run (fail closed).
+        secrets: dict[str, SecretValue] = {
+            name: await self._secrets.read(
+                name, mission_id=request.mission_id, profile=request.profile
+            )
+            for name in tool.secrets
+        }
+        context = ToolContext(
+            mission_id=request.mission_id,
+            call_id=call.id,
+            idempotency_key=request.idempotency_key,
+            secrets=secrets,
+        )
+        bound = log.bind(
+            mission_id=request.mission_id,
+            tool=call.name,
+            call_id=call.id,
+            attempt=activity.info().attempt,
+        )
+        try:
+            async with heartbeating():
+                output = await tool.fn(context, args)
+        except ToolError as exc:
+            bound.info("tool call", outcome="tool_error")
+            return _tool_error(request, str(exc))
+        bound.info("tool call", outcome="ok")
+        return ToolCallResult(call_id=call.id, name=call.name, output=ToolDef.render(output))

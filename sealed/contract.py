@@ -1,0 +1,21 @@
+"""Names shared by the workflow, the activities, the workers and the clients.
+Changing one of these breaks running missions and committed histories."""
+
+from __future__ import annotations
+
+from temporalio.common import SearchAttributeKey
+
+TASK_QUEUE = "sealed-missions"
+WORKFLOW_NAME = "MissionWorkflow"
+
+MODEL_TURN = "sealed.model_turn"
+RUN_TOOL = "sealed.run_tool"
+
+SA_MISSION = SearchAttributeKey.for_keyword("SealedMission")
+SA_PROFILE = SearchAttributeKey.for_keyword("SealedProfile")
+SA_STATUS = SearchAttributeKey.for_keyword("SealedStatus")
+SEARCH_ATTRIBUTES = (SA_MISSION, SA_PROFILE, SA_STATUS)
+
+# Error types that retrying cannot fix: the activity fails at once.
+NON_RETRYABLE_MODEL_ERRORS = ["ModelConfigError"]
+NON_RETRYABLE_TOOL_ERRORS = ["ToolConfigError"]

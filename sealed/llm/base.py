@@ -1,0 +1,41 @@
+"""The provider interface. A provider turns one model-turn request (original
+instructions, the conversation so far, the tools on offer) into a reply."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from sealed.models import ModelTurnInput, ModelTurnOutput, ToolInfo
+
+
+class ModelConfigError(Exception):
+    """The mission's model section is wrong: retrying cannot help."""
+
+
+class ModelTransientError(Exception):
+    """Rate limits, timeouts, 5xx: the activity retries these."""
+
+
+class ModelProvider(Protocol):
+    async def complete(
+        self, request: ModelTurnInput, tools: list[ToolInfo]
+    ) -> ModelTurnOutput: ...
+
+
+_FACTORIES: dict[str, Callable[[], ModelProvider]] = {}
+
+
+def register_provider(name: str, factory: Callable[[], ModelProvider]) -> None:
+    _FACTORIES[name] = factory
+
+
+def get_provider(name: str) -> ModelProvider:
+    # Imported for their registration side effect; later providers join here.
+    from sealed.llm import scripted  # noqa: F401
+
+    try:
+        return _FACTORIES[name]()
+    except KeyError:
+        known = ", ".join(sorted(_FACTORIES))
+        raise ModelConfigError(f"unknown model provider '{name}' (known: {known})") from None

@@ -1,0 +1,87 @@
+"""The scripted provider: the embedded default. Its turns come from the
+mission's YAML script, so a mission is deterministic with no model at all.
+
+In gullible mode it also obeys tool-call instructions planted in tool output
+(`call tool NAME with {json}`), once each, in the turn right after it read
+them: a stand-in for a prompt-injected model, for demos and tests that show
+the runtime stopping one."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from sealed.llm.base import ModelConfigError, register_provider
+from sealed.models import Message, ModelTurnInput, ModelTurnOutput, ToolCall, ToolInfo
+
+_PLANTED = re.compile(r"call (?:the )?tool [`'\"]?([a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)*)[`'\"]? with ", re.I)
+# Tool-call ids of obedient turns carry this prefix, so the script position is
+# derived from the conversation alone (deterministic across retries and replays).
+_OBEY_PREFIX = "obey-"
+
+
+def planted_calls(text: str) -> list[tuple[str, dict[str, Any]]]:
+    """The instructions a gullible model finds in a text, in order."""
+    found = []
+    decoder = json.JSONDecoder()
+    for match in _PLANTED.finditer(text):
+        try:
+            args, _ = decoder.raw_decode(text, match.end())
+        except json.JSONDecodeError:
+            continue
+        if isinstance(args, dict):
+            found.append((match[1], args))
+    return found
+
+
+def _trailing_tool_outputs(conversation: list[Message]) -> list[Message]:
+    tail: list[Message] = []
+    for message in reversed(conversation):
+        if message.role != "tool":
+            break
+        tail.append(message)
+    return list(reversed(tail))
+
+
+class ScriptedProvider:
+    async def complete(self, request: ModelTurnInput, tools: list[ToolInfo]) -> ModelTurnOutput:
+        script = request.model.script
+        if script is None:
+            raise ModelConfigError("the scripted provider needs a script")
+        if script.gullible:
+            planted = [
+                call
+                for message in _trailing_tool_outputs(request.conversation)
+                for call in planted_calls(message.content)
+            ]
+            if planted:
+                return ModelTurnOutput(
+                    content="Following the instructions I found in the tool output.",
+                    tool_calls=[
+                        ToolCall(id=f"{_OBEY_PREFIX}{request.turn}-{i}", name=name, arguments=args)
+                        for i, (name, args) in enumerate(planted)
+                    ],
+                )
+        position = sum(
+            1
+            for m in request.conversation
+            if m.role == "assistant"
+            and not (m.tool_calls and m.tool_calls[0].id.startswith(_OBEY_PREFIX))
+        )
+        if position >= len(script.turns):
+            # Out of script: answer rather than fail, as a real model would.
+            return ModelTurnOutput(content="I have nothing more to do.")
+        turn = script.turns[position]
+        if turn.final is not None:
+            return ModelTurnOutput(content=turn.final)
+        return ModelTurnOutput(
+            content=turn.say,
+            tool_calls=[
+                ToolCall(id=f"call-{request.turn}-{i}", name=c.name, arguments=c.arguments)
+                for i, c in enumerate(turn.tool_calls)
+            ],
+        )
+
+
+register_provider("scripted", ScriptedProvider)

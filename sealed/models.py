@@ -1,0 +1,240 @@
+"""The typed boundary of the runtime: everything that crosses a workflow,
+activity, CLI or file boundary is one of these pydantic models."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+Privilege = Literal["low", "high", "critical"]
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _parse_duration(value: Any) -> Any:
+    """Accept the forms people write in YAML ('90s', '15m', '2h') besides
+    seconds and ISO 8601, which pydantic already understands."""
+    if isinstance(value, str) and (match := _DURATION.match(value)):
+        return timedelta(seconds=float(match[1]) * _UNIT_SECONDS[match[2]])
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_parse_duration)]
+ToolName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")]
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors: a typo in a mission file must not be ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MissionStatus(StrEnum):
+    RUNNING = "running"
+    AWAITING_APPROVAL = "awaiting_approval"
+    COMPLETED = "completed"
+    ABORTED = "aborted"
+    FAILED = "failed"
+    LIMIT_EXCEEDED = "limit_exceeded"
+
+    @property
+    def finished(self) -> bool:
+        return self not in (MissionStatus.RUNNING, MissionStatus.AWAITING_APPROVAL)
+
+
+# --- the model's script (scripted provider) ---------------------------------
+
+
+class ScriptedToolCall(Strict):
+    name: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+
+
+class ScriptedTurn(Strict):
+    """One model turn: either tool calls or a final answer, never both."""
+
+    say: str = ""
+    tool_calls: list[ScriptedToolCall] = Field(default_factory=list)
+    final: str | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> ScriptedTurn:
+        if (self.final is None) == (not self.tool_calls):
+            raise ValueError("a turn has either 'tool_calls' or 'final', exactly one of them")
+        return self
+
+
+class ModelScript(Strict):
+    turns: list[ScriptedTurn] = Field(min_length=1)
+    gullible: bool = Field(
+        default=False,
+        description="obey tool-call instructions planted in tool output (for injection demos)",
+    )
+
+
+# --- the mission spec ---------------------------------------------------------
+
+
+class ModelSpec(Strict):
+    provider: str = "scripted"
+    name: str = "scripted-1"
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    script: ModelScript | None = None
+
+    @model_validator(mode="after")
+    def _scripted_needs_script(self) -> ModelSpec:
+        if self.provider == "scripted" and self.script is None:
+            raise ValueError("the scripted provider needs a 'script'")
+        return self
+
+
+class Limits(Strict):
+    max_turns: int = Field(default=10, ge=1, le=1000)
+    max_tool_calls: int = Field(default=25, ge=0, le=10000)
+    deadline: Duration = Field(default=timedelta(minutes=15), gt=timedelta(0))
+
+
+class ApprovalRule(Strict):
+    privilege: list[Privilege] = Field(default_factory=lambda: ["high", "critical"])
+    tools: list[ToolName] = Field(default_factory=list)
+
+
+class ApprovalsSpec(Strict):
+    required: list[ApprovalRule] = Field(default_factory=list)
+    approvers: list[str] = Field(default_factory=list)
+    timeout: Duration = Field(default=timedelta(minutes=10), gt=timedelta(0))
+
+
+class DirectiveSpec(Strict):
+    name: str = Field(min_length=1)
+    on: list[str] = Field(min_length=1, description="mission event kinds this directive watches")
+    when: dict[str, Any] = Field(default_factory=dict)
+    action: Literal["abort", "warn"] = "abort"
+
+
+class MissionSpec(Strict):
+    name: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    profile: str = Field(min_length=1)
+    goal: str = Field(min_length=1)
+    system_prompt: str = "You are a careful agent. Use tools only when needed."
+    model: ModelSpec
+    tools: list[ToolName] = Field(default_factory=list)
+    limits: Limits = Field(default_factory=Limits)
+    approvals: ApprovalsSpec = Field(default_factory=ApprovalsSpec)
+    directives: list[DirectiveSpec] = Field(default_factory=list)
+
+    @field_validator("tools")
+    @classmethod
+    def _unique_tools(cls, tools: list[str]) -> list[str]:
+        if len(set(tools)) != len(tools):
+            raise ValueError("tools are listed more than once")
+        return tools
+
+
+# --- conversation, turns and tool calls ----------------------------------------
+
+
+class ToolCall(Strict):
+    id: str
+    name: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+
+
+class Message(Strict):
+    role: Literal["system", "user", "assistant", "tool"]
+    content: str = ""
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    tool_call_id: str | None = None
+    name: str | None = None
+    is_error: bool = False
+
+
+class ToolInfo(Strict):
+    """What the model is told about a tool: never its secrets."""
+
+    name: str
+    description: str
+    privilege: Privilege
+    parameters: dict[str, Any]
+
+
+class ModelTurnInput(Strict):
+    mission_id: str
+    turn: int
+    model: ModelSpec
+    system_prompt: str
+    goal: str
+    conversation: list[Message]
+    tools: list[str] = Field(description="names only: the worker's registry describes them")
+
+
+class ModelTurnOutput(Strict):
+    content: str = ""
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+
+    @property
+    def is_final(self) -> bool:
+        return not self.tool_calls
+
+
+class ToolCallInput(Strict):
+    mission_id: str
+    profile: str
+    call: ToolCall
+
+    @property
+    def idempotency_key(self) -> str:
+        """Stable across retries of one call, so a retried call does not act twice."""
+        return f"{self.mission_id}/{self.call.id}"
+
+
+class ToolCallResult(Strict):
+    call_id: str
+    name: str
+    output: str
+    is_error: bool = False
+
+
+# --- the mission as the outside world sees it ------------------------------------
+
+
+class MissionInput(Strict):
+    mission_id: str
+    spec: MissionSpec
+
+
+class MissionProgress(Strict):
+    """Answer of the `status` query."""
+
+    mission_id: str
+    status: MissionStatus
+    phase: str
+    turn: int
+    tool_calls: int
+    pending: list[str]
+    reason: str | None = None
+
+
+class MissionResult(Strict):
+    mission_id: str
+    status: MissionStatus
+    answer: str | None = None
+    reason: str | None = None
+    turns: int
+    tool_calls: int
+
+
+class AbortRequest(Strict):
+    reason: str = Field(min_length=1, max_length=500)

@@ -1,0 +1,117 @@
+"""The `@tool` decorator and the registry the worker fills from configured modules.
+
+A tool is `async def fn(ctx: ToolContext, args: SomeModel) -> str | BaseModel | ...`:
+its arguments are a pydantic model, so the model's JSON is validated before the
+tool runs and the model gets the validation message back when it is wrong."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, get_type_hints
+
+from pydantic import BaseModel
+
+from sealed.identity.backend import SecretValue
+from sealed.models import Privilege, ToolInfo
+
+
+class ToolError(Exception):
+    """An error the model should see and may recover from (not found, refused)."""
+
+
+class ToolConfigError(Exception):
+    """The tool is wired wrong: retrying cannot help."""
+
+
+@dataclass(frozen=True)
+class ToolContext:
+    mission_id: str
+    call_id: str
+    idempotency_key: str
+    secrets: Mapping[str, SecretValue] = field(default_factory=dict)
+
+    def secret(self, name: str) -> SecretValue:
+        try:
+            return self.secrets[name]
+        except KeyError:
+            raise ToolConfigError(f"secret '{name}' was not declared by this tool") from None
+
+
+ToolFn = Callable[[ToolContext, Any], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class ToolDef:
+    name: str
+    privilege: Privilege
+    secrets: tuple[str, ...]
+    side_effects: bool
+    description: str
+    args_model: type[BaseModel]
+    fn: ToolFn
+
+    def info(self) -> ToolInfo:
+        return ToolInfo(
+            name=self.name,
+            description=self.description,
+            privilege=self.privilege,
+            parameters=self.args_model.model_json_schema(),
+        )
+
+    @staticmethod
+    def render(output: Any) -> str:
+        """Tool output as the text the model reads."""
+        if isinstance(output, str):
+            return output
+        if isinstance(output, BaseModel):
+            return output.model_dump_json()
+        if isinstance(output, list) and all(isinstance(o, BaseModel) for o in output):
+            return json.dumps([o.model_dump(mode="json") for o in output])
+        return json.dumps(output, default=str)
+
+
+REGISTRY: dict[str, ToolDef] = {}
+
+
+def tool(
+    *,
+    name: str,
+    privilege: Privilege = "low",
+    secrets: Iterable[str] = (),
+    side_effects: bool = False,
+) -> Callable[[ToolFn], ToolFn]:
+    def register(fn: ToolFn) -> ToolFn:
+        if not inspect.iscoroutinefunction(fn):
+            raise TypeError(f"tool '{name}' must be an async function")
+        params = list(inspect.signature(fn).parameters)
+        hints = get_type_hints(fn)
+        if len(params) != 2 or not (
+            isinstance(hints.get(params[1]), type) and issubclass(hints[params[1]], BaseModel)
+        ):
+            raise TypeError(f"tool '{name}' must take (ctx: ToolContext, args: <pydantic model>)")
+        existing = REGISTRY.get(name)
+        if existing is not None and existing.fn.__qualname__ != fn.__qualname__:
+            raise ValueError(f"tool '{name}' is registered twice")
+        REGISTRY[name] = ToolDef(
+            name=name,
+            privilege=privilege,
+            secrets=tuple(secrets),
+            side_effects=side_effects,
+            description=inspect.cleandoc(fn.__doc__ or name),
+            args_model=hints[params[1]],
+            fn=fn,
+        )
+        return fn
+
+    return register
+
+
+def load_tool_modules(modules: Iterable[str]) -> dict[str, ToolDef]:
+    """Import each module so its `@tool`s register; returns the registry."""
+    for module in modules:
+        importlib.import_module(module)
+    return REGISTRY

@@ -1,0 +1,244 @@
+"""MissionWorkflow on the time-skipping test server, with in-process tools."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from sealed.config import Settings
+from sealed.contract import WORKFLOW_NAME
+from sealed.identity.backend import SecretUnavailable, SecretValue
+from sealed.models import (
+    AbortRequest,
+    MissionInput,
+    MissionResult,
+    MissionSpec,
+    MissionStatus,
+)
+from sealed.tools.registry import REGISTRY, ToolContext, ToolError, tool
+from workers.worker import build_worker
+
+
+class EchoArgs(BaseModel):
+    text: str
+
+
+class SleepArgs(BaseModel):
+    seconds: float
+
+
+CANCELLED: list[str] = []
+
+
+@tool(name="test.echo")
+async def echo(ctx: ToolContext, args: EchoArgs) -> str:
+    """Echo the text back."""
+    return args.text.upper()
+
+
+@tool(name="test.fails")
+async def fails(ctx: ToolContext, args: EchoArgs) -> str:
+    """Always refuses."""
+    raise ToolError(f"refused: {args.text}")
+
+
+@tool(name="test.sleep")
+async def sleep(ctx: ToolContext, args: SleepArgs) -> str:
+    """Sleep (in real time), noticing cancellation."""
+    try:
+        await asyncio.sleep(args.seconds)
+    except asyncio.CancelledError:
+        CANCELLED.append(ctx.call_id)
+        raise
+    return "slept"
+
+
+@tool(name="test.secret", secrets=["api_key"])
+async def uses_secret(ctx: ToolContext, args: EchoArgs) -> str:
+    """Says how long its secret is."""
+    return f"{args.text}:{len(ctx.secret('api_key').reveal())}"
+
+
+class DictSecrets:
+    def __init__(self, values: dict[str, str]) -> None:
+        self.values = values
+
+    async def read(self, name: str, *, mission_id: str, profile: str) -> SecretValue:
+        if name not in self.values:
+            raise SecretUnavailable(name)
+        return SecretValue(name, self.values[name])
+
+
+def spec(turns: list[dict[str, Any]], **overrides: Any) -> MissionSpec:
+    data: dict[str, Any] = {
+        "name": "unit",
+        "profile": "tester",
+        "goal": "do the thing",
+        "model": {"provider": "scripted", "script": {"turns": turns}},
+        "tools": ["test.echo", "test.fails", "test.sleep", "test.secret"],
+    }
+    data.update(overrides)
+    return MissionSpec.model_validate(data)
+
+
+TEST_TOOLS = {name: t for name, t in REGISTRY.items() if name.startswith("test.")}
+
+
+async def start(env: WorkflowEnvironment, mission: MissionSpec) -> WorkflowHandle[Any, Any]:
+    mission_id = f"unit-{uuid.uuid4().hex[:8]}"
+    return await env.client.start_workflow(
+        WORKFLOW_NAME,
+        MissionInput(mission_id=mission_id, spec=mission),
+        id=mission_id,
+        task_queue=TASK_QUEUE,
+        result_type=MissionResult,
+    )
+
+
+TASK_QUEUE = "unit-missions"
+
+
+@pytest.fixture
+async def worker(time_skipping_env: WorkflowEnvironment):
+    settings = Settings(task_queue=TASK_QUEUE)
+    w = build_worker(
+        time_skipping_env.client,
+        settings,
+        secrets=DictSecrets({"api_key": "s3cr3t-value"}),
+        tools=TEST_TOOLS,
+    )
+    async with w:
+        yield w
+
+
+async def run(env: WorkflowEnvironment, mission: MissionSpec) -> tuple[MissionResult, Any]:
+    handle = await start(env, mission)
+    result = await handle.result()
+    return result, await handle.query("transcript")
+
+
+async def test_tool_calls_then_final_answer(time_skipping_env, worker):
+    result, transcript = await run(
+        time_skipping_env,
+        spec(
+            [
+                {"tool_calls": [{"name": "test.echo", "arguments": {"text": "hi"}}]},
+                {"tool_calls": [{"name": "test.secret", "arguments": {"text": "k"}}]},
+                {"final": "done"},
+            ]
+        ),
+    )
+    assert result.status == MissionStatus.COMPLETED
+    assert (result.answer, result.turns, result.tool_calls) == ("done", 3, 2)
+    tool_outputs = [m["content"] for m in transcript if m["role"] == "tool"]
+    assert tool_outputs == ["HI", "k:12"]
+
+
+async def test_bad_tool_calls_come_back_to_the_model_as_errors(time_skipping_env, worker):
+    result, transcript = await run(
+        time_skipping_env,
+        spec(
+            [
+                {
+                    "tool_calls": [
+                        {"name": "test.echo", "arguments": {"wrong": 1}},
+                        {"name": "test.nope", "arguments": {}},
+                        {"name": "test.fails", "arguments": {"text": "x"}},
+                    ]
+                },
+                {"final": "recovered"},
+            ],
+            tools=["test.echo", "test.fails", "test.nope"],
+        ),
+    )
+    assert result.status == MissionStatus.COMPLETED
+    errors = [m for m in transcript if m["role"] == "tool"]
+    assert all(m["is_error"] for m in errors)
+    assert "invalid arguments for 'test.echo'" in errors[0]["content"]
+    assert "text: Field required" in errors[0]["content"]
+    assert "unknown tool 'test.nope'" in errors[1]["content"]
+    assert "refused: x" in errors[2]["content"]
+
+
+async def test_tool_not_listed_by_the_mission_is_refused(time_skipping_env, worker):
+    result, transcript = await run(
+        time_skipping_env,
+        spec(
+            [
+                {"tool_calls": [{"name": "test.sleep", "arguments": {"seconds": 0}}]},
+                {"final": "ok"},
+            ],
+            tools=["test.echo"],
+        ),
+    )
+    assert result.status == MissionStatus.COMPLETED
+    assert "not available to this mission" in transcript[-2]["content"]
+
+
+async def test_max_turns_ends_as_limit_exceeded(time_skipping_env, worker):
+    looping = [{"tool_calls": [{"name": "test.echo", "arguments": {"text": "a"}}]}] * 5
+    result, _ = await run(
+        time_skipping_env, spec(looping, limits={"max_turns": 3, "max_tool_calls": 10})
+    )
+    assert result.status == MissionStatus.LIMIT_EXCEEDED
+    assert result.reason is not None and "max_turns=3" in result.reason
+    assert result.turns == 3
+
+
+async def test_max_tool_calls_ends_as_limit_exceeded(time_skipping_env, worker):
+    calls = [{"name": "test.echo", "arguments": {"text": "a"}}] * 3
+    result, _ = await run(
+        time_skipping_env, spec([{"tool_calls": calls}], limits={"max_tool_calls": 2})
+    )
+    assert result.status == MissionStatus.LIMIT_EXCEEDED
+    assert result.tool_calls == 2
+
+
+async def test_unreachable_secret_backend_fails_closed(time_skipping_env):
+    settings = Settings(task_queue=TASK_QUEUE)
+    w = build_worker(time_skipping_env.client, settings, secrets=DictSecrets({}), tools=TEST_TOOLS)
+    async with w:
+        handle = await start(
+            time_skipping_env,
+            spec([{"tool_calls": [{"name": "test.secret", "arguments": {"text": "k"}}]}]),
+        )
+        result = await handle.result()
+    assert result.status == MissionStatus.FAILED
+    assert result.reason is not None and "api_key" in result.reason
+
+
+async def test_abort_cancels_the_tool_in_flight(time_skipping_env, worker):
+    handle = await start(
+        time_skipping_env,
+        spec([{"tool_calls": [{"name": "test.sleep", "arguments": {"seconds": 60}}]}]),
+    )
+    for _ in range(100):
+        progress = await handle.query("status")
+        if progress["phase"].startswith("tool call"):
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(1.5)  # the tool has started and heartbeats
+    progress = await handle.execute_update("abort", AbortRequest(reason="operator said stop"))
+    assert progress["status"] == "aborted"
+    result = await handle.result()
+    assert result.status == MissionStatus.ABORTED
+    assert result.reason == "operator said stop"
+    assert CANCELLED, "the in-flight tool never saw the cancellation"
+
+
+async def test_deadline_ends_as_limit_exceeded(time_skipping_env, worker):
+    result, _ = await run(
+        time_skipping_env,
+        spec(
+            [{"tool_calls": [{"name": "test.sleep", "arguments": {"seconds": 30}}]}],
+            limits={"deadline": "2s"},
+        ),
+    )
+    assert result.status == MissionStatus.LIMIT_EXCEEDED
+    assert result.reason is not None and "deadline" in result.reason

@@ -1,0 +1,3 @@
+from workflows.mission import MissionWorkflow
+
+__all__ = ["MissionWorkflow"]

@@ -1,0 +1,253 @@
+"""MissionWorkflow: the deterministic agent loop. It holds the conversation,
+counts against the limits and decides what runs next; every side effect (the
+model, the tools, the backends) happens in an activity."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.workflow import ActivityCancellationType
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from sealed.contract import (
+        MODEL_TURN,
+        NON_RETRYABLE_MODEL_ERRORS,
+        NON_RETRYABLE_TOOL_ERRORS,
+        RUN_TOOL,
+        SA_MISSION,
+        SA_PROFILE,
+        SA_STATUS,
+    )
+    from sealed.models import (
+        AbortRequest,
+        Message,
+        MissionInput,
+        MissionProgress,
+        MissionResult,
+        MissionStatus,
+        ModelTurnInput,
+        ModelTurnOutput,
+        ToolCall,
+        ToolCallInput,
+        ToolCallResult,
+    )
+
+MODEL_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=5,
+    non_retryable_error_types=NON_RETRYABLE_MODEL_ERRORS,
+)
+# Side-effecting tools are retried too: they carry an idempotency key (mission
+# id + call id) so the service applies a retried call once.
+TOOL_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=20),
+    maximum_attempts=4,
+    non_retryable_error_types=NON_RETRYABLE_TOOL_ERRORS,
+)
+# Activities heartbeat; a dead worker is noticed after this long, and an
+# abort reaches a running activity within ~0.8 of it (the SDK's throttle).
+HEARTBEAT_TIMEOUT = timedelta(seconds=5)
+# An abort returns only once the in-flight activity has really stopped.
+CANCELLATION = ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
+
+
+class _LimitExceeded(Exception):
+    pass
+
+
+@workflow.defn(name="MissionWorkflow")
+class MissionWorkflow:
+    @workflow.init
+    def __init__(self, input: MissionInput) -> None:
+        self._input = input
+        self._status = MissionStatus.RUNNING
+        self._phase = "starting"
+        self._turn = 0
+        self._tool_calls = 0
+        self._pending: list[str] = []
+        self._conversation: list[Message] = []
+        self._abort_reason: str | None = None
+        self._reason: str | None = None
+        self._answer: str | None = None
+        self._stopping = False
+
+    @workflow.run
+    async def run(self, input: MissionInput) -> MissionResult:
+        workflow.upsert_search_attributes(
+            [
+                SA_MISSION.value_set(input.spec.name),
+                SA_PROFILE.value_set(input.spec.profile),
+                SA_STATUS.value_set(self._status.value),
+            ]
+        )
+        loop = asyncio.create_task(self._agent_loop())
+        try:
+            await workflow.wait_condition(
+                lambda: loop.done() or self._abort_reason is not None,
+                timeout=input.spec.limits.deadline,
+                timeout_summary="mission deadline",
+            )
+        except TimeoutError:
+            reason = f"deadline of {input.spec.limits.deadline} passed"
+            return await self._stop(loop, MissionStatus.LIMIT_EXCEEDED, reason)
+        if not loop.done() and self._abort_reason is not None:
+            return await self._stop(loop, MissionStatus.ABORTED, self._abort_reason)
+        return loop.result()
+
+    # --- queries and updates -------------------------------------------------
+
+    @workflow.query
+    def status(self) -> MissionProgress:
+        return MissionProgress(
+            mission_id=self._input.mission_id,
+            status=self._status,
+            phase=self._phase,
+            turn=self._turn,
+            tool_calls=self._tool_calls,
+            pending=list(self._pending),
+            reason=self._reason,
+        )
+
+    @workflow.query
+    def transcript(self) -> list[Message]:
+        return list(self._conversation)
+
+    @workflow.update
+    async def abort(self, request: AbortRequest) -> MissionProgress:
+        self._abort_reason = request.reason
+        await workflow.wait_condition(lambda: self._status.finished)
+        return self.status()
+
+    @abort.validator
+    def _validate_abort(self, request: AbortRequest) -> None:
+        if self._status.finished:
+            raise ValueError(f"mission already {self._status.value}")
+
+    # --- the loop ------------------------------------------------------------
+
+    async def _agent_loop(self) -> MissionResult:
+        spec = self._input.spec
+        try:
+            while True:
+                if self._turn >= spec.limits.max_turns:
+                    raise _LimitExceeded(
+                        f"max_turns={spec.limits.max_turns} reached without a final answer"
+                    )
+                self._turn += 1
+                reply = await self._model_turn()
+                self._conversation.append(
+                    Message(role="assistant", content=reply.content, tool_calls=reply.tool_calls)
+                )
+                if reply.is_final:
+                    self._answer = reply.content
+                    return self._finish(MissionStatus.COMPLETED, None)
+                for call in reply.tool_calls:
+                    if self._tool_calls >= spec.limits.max_tool_calls:
+                        raise _LimitExceeded(f"max_tool_calls={spec.limits.max_tool_calls} reached")
+                    self._tool_calls += 1
+                    result = await self._tool_call(call)
+                    self._conversation.append(
+                        Message(
+                            role="tool",
+                            content=result.output,
+                            tool_call_id=call.id,
+                            name=call.name,
+                            is_error=result.is_error,
+                        )
+                    )
+        except _LimitExceeded as exc:
+            return self._finish(MissionStatus.LIMIT_EXCEEDED, str(exc))
+        except ActivityError as exc:
+            if self._stopping:
+                raise
+            cause = exc.cause or exc
+            return self._finish(MissionStatus.FAILED, f"{self._phase}: {cause}")
+
+    async def _model_turn(self) -> ModelTurnOutput:
+        spec = self._input.spec
+        self._set_phase(f"model turn {self._turn}", [f"model:{spec.model.name}"])
+        return await workflow.execute_activity(
+            MODEL_TURN,
+            ModelTurnInput(
+                mission_id=self._input.mission_id,
+                turn=self._turn,
+                model=spec.model,
+                system_prompt=spec.system_prompt,
+                goal=spec.goal,
+                conversation=self._conversation,
+                tools=spec.tools,
+            ),
+            result_type=ModelTurnOutput,
+            start_to_close_timeout=timedelta(minutes=5),
+            heartbeat_timeout=HEARTBEAT_TIMEOUT,
+            cancellation_type=CANCELLATION,
+            retry_policy=MODEL_RETRY,
+            summary=f"turn {self._turn}",
+        )
+
+    async def _tool_call(self, call: ToolCall) -> ToolCallResult:
+        if call.name not in self._input.spec.tools:
+            # Refused here, deterministically: a tool the mission does not list
+            # never reaches a worker.
+            allowed = ", ".join(self._input.spec.tools) or "none"
+            return ToolCallResult(
+                call_id=call.id,
+                name=call.name,
+                output=f"tool error: '{call.name}' is not available to this mission "
+                f"(available: {allowed})",
+                is_error=True,
+            )
+        self._set_phase(f"tool call {call.name}", [f"tool:{call.name}#{call.id}"])
+        return await workflow.execute_activity(
+            RUN_TOOL,
+            ToolCallInput(
+                mission_id=self._input.mission_id, profile=self._input.spec.profile, call=call
+            ),
+            result_type=ToolCallResult,
+            start_to_close_timeout=timedelta(minutes=5),
+            heartbeat_timeout=HEARTBEAT_TIMEOUT,
+            cancellation_type=CANCELLATION,
+            retry_policy=TOOL_RETRY,
+            summary=call.name,
+        )
+
+    # --- state ---------------------------------------------------------------
+
+    def _set_phase(self, phase: str, pending: list[str]) -> None:
+        self._phase = phase
+        self._pending = pending
+
+    def _finish(self, status: MissionStatus, reason: str | None) -> MissionResult:
+        self._status = status
+        self._reason = reason
+        self._set_phase("finished", [])
+        workflow.upsert_search_attributes([SA_STATUS.value_set(status.value)])
+        return MissionResult(
+            mission_id=self._input.mission_id,
+            status=status,
+            answer=self._answer,
+            reason=reason,
+            turns=self._turn,
+            tool_calls=self._tool_calls,
+        )
+
+    async def _stop(
+        self, loop: asyncio.Task[MissionResult], status: MissionStatus, reason: str
+    ) -> MissionResult:
+        """Cancel what is in flight (activities heartbeat, so they see it) and
+        end the mission with `status`."""
+        self._stopping = True
+        loop.cancel()
+        try:
+            await loop
+        except (asyncio.CancelledError, ActivityError):
+            pass
+        return self._finish(status, reason)
