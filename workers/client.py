@@ -9,9 +9,11 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from sealed.config import Settings
 
 
-async def connect(settings: Settings) -> Client:
+async def connect_to(address: str, namespace: str = "default") -> Client:
     return await Client.connect(
-        settings.temporal_address,
-        namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
+        address, namespace=namespace, data_converter=pydantic_data_converter
     )
+
+
+async def connect(settings: Settings) -> Client:
+    return await connect_to(settings.temporal_address, settings.temporal_namespace)

@@ -1,0 +1,263 @@
+"""The `sealed` command."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from temporalio.client import WorkflowUpdateFailedError
+
+from sealed import missions
+from sealed.config import Settings
+from sealed.devstack import DevStack, Ports, StackError, StackInfo, find_running
+from sealed.logging import configure_logging
+from sealed.models import MissionResult, MissionSpec, MissionStatus
+from sealed.spec_loader import SpecError, load_mission
+from workers.client import connect
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+DEMO_MISSION = EXAMPLES / "missions" / "triage.yaml"
+
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="where the embedded stack keeps its state")
+]
+
+
+def _settings(data_dir: Path | None = None) -> Settings:
+    """Settings, pointed at the running dev stack when there is one."""
+    base = Settings() if data_dir is None else Settings(data_dir=data_dir)
+    info = find_running(base.data_dir)
+    if info is None:
+        return base
+    return base.model_copy(
+        update={
+            "temporal_address": info.temporal_address,
+            "temporal_ui_url": info.ui_url,
+            "vault_addr": info.vault_addr,
+            "tickets_url": info.tickets_url,
+        }
+    )
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    return typer.Exit(code)
+
+
+def _ports(settings: Settings) -> Ports:
+    def port(url: str) -> int:
+        return int(url.rstrip("/").rsplit(":", 1)[1])
+
+    return Ports(
+        temporal=port(settings.temporal_address),
+        ui=port(settings.temporal_ui_url),
+        vault=port(settings.vault_addr),
+        tickets=port(settings.tickets_url),
+    )
+
+
+def _print_stack(info: StackInfo) -> None:
+    typer.echo(f"  Temporal     {info.temporal_address}")
+    typer.echo(f"  Web UI       {info.ui_url}")
+    typer.echo(f"  OpenBao      {info.vault_addr}")
+    typer.echo(f"  tickets      {info.tickets_url}")
+    typer.echo(f"  data         {info.data_dir}")
+
+
+def _wait_for_interrupt(stack: DevStack) -> None:
+    """Until Ctrl-C or SIGTERM; a child that dies stops the whole stack."""
+    stop = False
+
+    def on_signal(signum: int, frame: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    while not stop:
+        dead = stack.check()
+        if dead:
+            typer.secho(f"{', '.join(dead)} exited: stopping the stack", fg=typer.colors.RED)
+            break
+        time.sleep(0.5)
+    typer.echo("stopping the stack…")
+
+
+def _start_stack(settings: Settings) -> tuple[DevStack, StackInfo]:
+    stack = DevStack(settings.data_dir, _ports(settings), say=typer.echo)
+    try:
+        return stack, stack.start()
+    except StackError as exc:
+        raise _fail(str(exc)) from exc
+
+
+@app.command()
+def dev(data_dir: DataDir = None) -> None:
+    """Start the embedded stack (Temporal, OpenBao, ticket service, worker) until Ctrl-C."""
+    settings = Settings() if data_dir is None else Settings(data_dir=data_dir)
+    running = find_running(settings.data_dir)
+    if running is not None:
+        typer.echo(f"the stack is already running (pid {running.owner_pid}):")
+        _print_stack(running)
+        return
+    stack, info = _start_stack(settings)
+    try:
+        typer.secho("embedded stack up:", fg=typer.colors.GREEN)
+        _print_stack(info)
+        typer.echo("Ctrl-C stops it.")
+        _wait_for_interrupt(stack)
+    finally:
+        stack.stop()
+
+
+@app.command()
+def worker() -> None:
+    """Run a worker for the mission task queue."""
+    from workers.worker import run_worker
+
+    settings = _settings()
+    configure_logging(settings.log_format)
+    asyncio.run(run_worker(settings))
+
+
+def load_mission_or_exit(file: Path) -> MissionSpec:
+    """Bad input is reported, with file and field, and nothing is submitted."""
+    try:
+        return load_mission(file)
+    except SpecError as exc:
+        raise _fail(str(exc), code=2) from exc
+
+
+def _print_result(result: MissionResult, settings: Settings) -> None:
+    color = typer.colors.GREEN if result.status == MissionStatus.COMPLETED else typer.colors.RED
+    typer.secho(
+        f"mission {result.mission_id}: {result.status.value} "
+        f"({result.turns} turns, {result.tool_calls} tool calls)",
+        fg=color,
+    )
+    if result.reason:
+        typer.echo(f"reason: {result.reason}")
+    if result.answer:
+        typer.echo(f"answer: {result.answer}")
+    typer.echo(f"Web UI: {missions.ui_link(settings, result.mission_id)}")
+
+
+@app.command()
+def submit(
+    file: Annotated[Path, typer.Argument(help="mission spec (YAML)")],
+    wait: Annotated[bool, typer.Option("--wait", help="follow it until it ends")] = False,
+) -> None:
+    """Submit a mission; prints its workflow id."""
+    spec = load_mission_or_exit(file)
+    settings = _settings()
+
+    async def go() -> MissionResult | None:
+        client = await connect(settings)
+        handle = await missions.submit(client, settings, spec)
+        typer.echo(handle.id)
+        if not wait:
+            return None
+        return await missions.follow(handle, typer.echo)
+
+    result = asyncio.run(go())
+    if result is not None:
+        _print_result(result, settings)
+
+
+@app.command()
+def status(mission_id: str) -> None:
+    """Phase, turn, tool calls and pending work of a mission."""
+    settings = _settings()
+
+    async def go() -> None:
+        p = await missions.progress(await connect(settings), mission_id)
+        typer.echo(f"{p.mission_id}: {p.status.value}, {p.phase}")
+        typer.echo(f"  turn {p.turn}, {p.tool_calls} tool calls")
+        if p.pending:
+            typer.echo(f"  pending: {', '.join(p.pending)}")
+        if p.reason:
+            typer.echo(f"  reason: {p.reason}")
+
+    asyncio.run(go())
+
+
+@app.command("list")
+def list_(
+    status: Annotated[MissionStatus | None, typer.Option("--status", help="only these")] = None,
+    limit: int = 50,
+) -> None:
+    """Missions, newest first (by the SealedStatus search attribute)."""
+    settings = _settings()
+
+    async def go() -> None:
+        rows = await missions.list_missions(await connect(settings), status, limit)
+        if not rows:
+            typer.echo("no missions")
+        for mission_id, name, profile, state, started in rows:
+            typer.echo(f"{mission_id:44} {name:20} {profile:16} {state:18} {started:%F %T}")
+
+    asyncio.run(go())
+
+
+@app.command()
+def abort(
+    mission_id: str,
+    reason: Annotated[str, typer.Option("--reason", help="recorded with the mission")],
+) -> None:
+    """Abort a running mission: in-flight activities are cancelled."""
+    settings = _settings()
+
+    async def go() -> None:
+        try:
+            p = await missions.abort(await connect(settings), mission_id, reason)
+        except WorkflowUpdateFailedError as exc:
+            raise _fail(f"cannot abort {mission_id}: {exc.cause}") from exc
+        typer.echo(f"{p.mission_id}: {p.status.value} ({p.reason})")
+
+    asyncio.run(go())
+
+
+@app.command()
+def demo(
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="start the stack without asking")] = False,
+    exit_: Annotated[
+        bool, typer.Option("--exit", help="stop the stack when the mission ends")
+    ] = False,
+    mission: Annotated[Path, typer.Option(help="mission spec to run")] = DEMO_MISSION,
+) -> None:
+    """Start the embedded stack if needed, run the demo mission and follow it live."""
+    spec = load_mission_or_exit(mission)
+    settings = _settings()
+    stack: DevStack | None = None
+    if find_running(settings.data_dir) is None:
+        if not yes and not typer.confirm("No stack is running. Start the embedded stack?"):
+            raise typer.Exit(1)
+        typer.echo("starting the embedded stack…")
+        stack, info = _start_stack(settings)
+        _print_stack(info)
+        settings = _settings()
+    try:
+
+        async def go() -> MissionResult:
+            client = await connect(settings)
+            handle = await missions.submit(client, settings, spec)
+            typer.secho(f"submitted {handle.id} ({spec.name}, profile {spec.profile})", bold=True)
+            return await missions.follow(handle, typer.echo)
+
+        result = asyncio.run(go())
+        _print_result(result, settings)
+        if stack is not None and not exit_ and sys.stdin.isatty():
+            typer.echo("The stack stays up so the link works; Ctrl-C stops it.")
+            _wait_for_interrupt(stack)
+    finally:
+        if stack is not None:
+            stack.stop()
+    if result.status != MissionStatus.COMPLETED:
+        raise typer.Exit(1)

@@ -1,0 +1,304 @@
+"""The embedded stack: a real Temporal dev server (SQLite in the data
+directory, Web UI on), a real OpenBao dev server, the demo's ticket service and
+a worker, each a child process, started in order and stopped in reverse.
+
+A second `sealed dev` on the same data directory finds the running stack (its
+`stack.json`) instead of clashing on ports."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import hvac
+from pydantic import BaseModel
+
+from sealed.binaries import executable, openbao
+from sealed.identity.vault import KV_MOUNT, KV_PREFIX, VaultKV
+from sealed.search_attributes import register_search_attributes
+
+WORKER_POLICY = "sealed-worker"
+_PR_SET_PDEATHSIG = 1
+
+
+class StackError(RuntimeError):
+    pass
+
+
+class Ports(BaseModel):
+    temporal: int = 7233
+    ui: int = 8233
+    vault: int = 8200
+    tickets: int = 8765
+
+
+class StackInfo(BaseModel):
+    """What `stack.json` records: enough for any process to use the stack."""
+
+    data_dir: Path
+    owner_pid: int
+    temporal_address: str
+    ui_url: str
+    vault_addr: str
+    tickets_url: str
+    pids: dict[str, int]
+
+    def env(self) -> dict[str, str]:
+        """The settings a client or worker needs to use this stack."""
+        return {
+            "SEALED_DATA_DIR": str(self.data_dir),
+            "SEALED_TEMPORAL_ADDRESS": self.temporal_address,
+            "SEALED_TEMPORAL_UI_URL": self.ui_url,
+            "SEALED_VAULT_ADDR": self.vault_addr,
+            "SEALED_TICKETS_URL": self.tickets_url,
+        }
+
+
+def _die_with_parent() -> None:
+    # If the process that started the stack dies (even by SIGKILL), so do its servers.
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _secret_file(path: Path) -> str:
+    """A random value kept across restarts, readable only by its owner."""
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def find_running(data_dir: Path) -> StackInfo | None:
+    state = data_dir / "stack.json"
+    try:
+        info = StackInfo.model_validate_json(state.read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+    temporal_port = int(info.temporal_address.rsplit(":", 1)[1])
+    if _alive(info.owner_pid) and _port_open(temporal_port):
+        return info
+    return None
+
+
+class DevStack:
+    def __init__(
+        self,
+        data_dir: Path,
+        ports: Ports | None = None,
+        *,
+        worker: bool = True,
+        say: Callable[[str], None] = print,
+    ) -> None:
+        self.data_dir = data_dir.resolve()
+        self.ports = ports or Ports()
+        self.worker = worker
+        self.say = say
+        self._procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.info: StackInfo | None = None
+
+    # --- lifecycle -------------------------------------------------------------
+
+    def start(self) -> StackInfo:
+        if find_running(self.data_dir) is not None:
+            raise StackError(f"a stack is already running on {self.data_dir}")
+        busy = [f"{name}={port}" for name, port in self.ports if _port_open(port)]
+        if busy:
+            raise StackError(f"ports in use by another program: {', '.join(busy)}")
+        (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
+        try:
+            self._start_temporal()
+            self._start_vault()
+            self._start_tickets()
+            self.info = StackInfo(
+                data_dir=self.data_dir,
+                owner_pid=os.getpid(),
+                temporal_address=f"127.0.0.1:{self.ports.temporal}",
+                ui_url=f"http://127.0.0.1:{self.ports.ui}",
+                vault_addr=f"http://127.0.0.1:{self.ports.vault}",
+                tickets_url=f"http://127.0.0.1:{self.ports.tickets}",
+                pids={},
+            )
+            if self.worker:
+                self._spawn("worker", [sys.executable, "-m", "workers"], env=self.info.env())
+            self.info.pids = {name: p.pid for name, p in self._procs.items()}
+            (self.data_dir / "stack.json").write_text(self.info.model_dump_json(indent=2))
+        except BaseException:
+            self.stop()
+            raise
+        return self.info
+
+    def stop(self) -> None:
+        for name, proc in reversed(list(self._procs.items())):
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    self.say(f"{name} did not stop in 10 s: killing it")
+                    proc.kill()
+                    proc.wait()
+        self._procs.clear()
+        if self.info is not None:
+            (self.data_dir / "stack.json").unlink(missing_ok=True)
+            self.info = None
+
+    def __enter__(self) -> StackInfo:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def check(self) -> list[str]:
+        """Names of the children that have exited."""
+        return [name for name, proc in self._procs.items() if proc.poll() is not None]
+
+    # --- the servers -------------------------------------------------------------
+
+    def _spawn(
+        self, name: str, argv: list[str], env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        log = (self.data_dir / "logs" / f"{name}.log").open("ab")
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+            start_new_session=True,  # Ctrl-C reaches us; we stop the children in order
+            preexec_fn=_die_with_parent,
+        )
+        log.close()
+        self._procs[name] = proc
+        return proc
+
+    def _wait(self, name: str, ready: Callable[[], bool], timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        proc = self._procs[name]
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                log = self.data_dir / "logs" / f"{name}.log"
+                tail = log.read_text(errors="replace")[-2000:]
+                raise StackError(f"{name} exited with {proc.returncode}; log {log}:\n{tail}")
+            with contextlib.suppress(OSError, httpx.HTTPError):
+                if ready():
+                    return
+            time.sleep(0.1)
+        raise StackError(f"{name} was not ready after {timeout:.0f} s")
+
+    def _start_temporal(self) -> None:
+        self._spawn(
+            "temporal",
+            [
+                str(executable("temporal")),
+                "server",
+                "start-dev",
+                "--ip",
+                "127.0.0.1",
+                "--port",
+                str(self.ports.temporal),
+                "--ui-port",
+                str(self.ports.ui),
+                "--db-filename",
+                str(self.data_dir / "temporal.db"),
+                "--log-level",
+                "warn",
+                "--ui-disable-news-fetch",
+            ],
+        )
+        self._wait("temporal", lambda: _port_open(self.ports.temporal))
+        address = f"127.0.0.1:{self.ports.temporal}"
+        added = asyncio.run(_register(address))
+        if added:
+            self.say(f"registered search attributes: {', '.join(added)}")
+
+    def _start_vault(self) -> None:
+        root = _secret_file(self.data_dir / "vault-root-token")
+        self._spawn(
+            "openbao",
+            [
+                str(openbao()),
+                "server",
+                "-dev",
+                f"-dev-root-token-id={root}",
+                f"-dev-listen-address=127.0.0.1:{self.ports.vault}",
+            ],
+            env={"BAO_LOG_LEVEL": "warn", "HOME": str(self.data_dir)},
+        )
+        addr = f"http://127.0.0.1:{self.ports.vault}"
+        self._wait("openbao", lambda: httpx.get(f"{addr}/v1/sys/health").status_code == 200)
+        self._provision_vault(addr, root)
+
+    def _provision_vault(self, addr: str, root: str) -> None:
+        """The dev server keeps nothing across restarts: provision it each start.
+        The worker gets its own token, able to read mission secrets and no more."""
+        tickets_token = _secret_file(self.data_dir / "tickets-token")
+        VaultKV(addr, root).write("tickets_token", tickets_token)
+        client = hvac.Client(url=addr, token=root)
+        client.sys.create_or_update_policy(
+            name=WORKER_POLICY,
+            policy=f'path "{KV_MOUNT}/data/{KV_PREFIX}/*" {{ capabilities = ["read"] }}\n',
+        )
+        token = client.auth.token.create(policies=[WORKER_POLICY], ttl="168h", renewable=True)
+        path = self.data_dir / "worker-token"
+        path.write_text(token["auth"]["client_token"])
+        path.chmod(0o600)
+
+    def _start_tickets(self) -> None:
+        self._spawn(
+            "tickets",
+            [
+                sys.executable,
+                "-m",
+                "sealed.tools.ticket_service",
+                "--port",
+                str(self.ports.tickets),
+                "--data",
+                str(self.data_dir / "tickets.json"),
+            ],
+            env={"SEALED_TICKETS_TOKEN": _secret_file(self.data_dir / "tickets-token")},
+        )
+        url = f"http://127.0.0.1:{self.ports.tickets}/healthz"
+        self._wait("tickets", lambda: httpx.get(url).status_code == 200)
+
+
+async def _register(address: str) -> list[str]:
+    from workers.client import connect_to
+
+    return await register_search_attributes(await connect_to(address))
+
+
+@contextlib.contextmanager
+def running_stack(data_dir: Path, **kwargs: object) -> Iterator[StackInfo]:
+    """The stack already running on `data_dir`, or a new one for this block."""
+    found = find_running(data_dir)
+    if found is not None:
+        yield found
+        return
+    with DevStack(data_dir, **kwargs) as info:  # type: ignore[arg-type]
+        yield info

@@ -1,0 +1,124 @@
+"""Client-side mission operations shared by the CLI, the demo and tests:
+submit, follow, describe, list, abort."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
+
+from sealed.config import Settings
+from sealed.contract import SA_MISSION, SA_PROFILE, SA_STATUS, WORKFLOW_NAME
+from sealed.models import (
+    AbortRequest,
+    Message,
+    MissionInput,
+    MissionProgress,
+    MissionResult,
+    MissionSpec,
+    MissionStatus,
+)
+
+
+def new_mission_id(spec: MissionSpec) -> str:
+    return f"mission-{spec.name}-{uuid.uuid4().hex[:8]}"
+
+
+async def submit(
+    client: Client, settings: Settings, spec: MissionSpec, mission_id: str | None = None
+) -> WorkflowHandle[object, MissionResult]:
+    mission_id = mission_id or new_mission_id(spec)
+    return await client.start_workflow(
+        WORKFLOW_NAME,
+        MissionInput(mission_id=mission_id, spec=spec),
+        id=mission_id,
+        task_queue=settings.task_queue,
+        result_type=MissionResult,
+    )
+
+
+def ui_link(settings: Settings, mission_id: str) -> str:
+    return f"{settings.temporal_ui_url}/namespaces/{settings.temporal_namespace}/workflows/{mission_id}"
+
+
+async def transcript_updates(
+    handle: WorkflowHandle[object, MissionResult], poll: float = 0.25
+) -> AsyncIterator[Message]:
+    """Each new message of a running mission, as it happens, until it ends."""
+    seen = 0
+    while True:
+        messages = await handle.query("transcript", result_type=list[Message])
+        for message in messages[seen:]:
+            yield message
+        seen = len(messages)
+        description = await handle.describe()
+        if description.status != WorkflowExecutionStatus.RUNNING:
+            final = await handle.query("transcript", result_type=list[Message])
+            for message in final[seen:]:
+                yield message
+            return
+        await asyncio.sleep(poll)
+
+
+def describe_message(message: Message, width: int = 160) -> str:
+    """One line for a person watching the mission."""
+
+    def clip(text: str) -> str:
+        text = " ".join(text.split())
+        return text if len(text) <= width else text[: width - 1] + "…"
+
+    if message.role == "assistant" and message.tool_calls:
+        calls = ", ".join(f"{c.name}({json.dumps(c.arguments)})" for c in message.tool_calls)
+        said = f"{clip(message.content)} " if message.content else ""
+        return f"model: {said}-> {clip(calls)}"
+    if message.role == "assistant":
+        return f"model (final): {clip(message.content)}"
+    marker = "error" if message.is_error else "ok"
+    return f"  {message.name} [{marker}]: {clip(message.content)}"
+
+
+async def follow(
+    handle: WorkflowHandle[object, MissionResult], say: Callable[[str], None]
+) -> MissionResult:
+    async for message in transcript_updates(handle):
+        say(describe_message(message))
+    return await handle.result()
+
+
+async def progress(client: Client, mission_id: str) -> MissionProgress:
+    return await client.get_workflow_handle(mission_id).query(
+        "status", result_type=MissionProgress
+    )
+
+
+async def abort(client: Client, mission_id: str, reason: str) -> MissionProgress:
+    handle = client.get_workflow_handle(mission_id)
+    return await handle.execute_update(
+        "abort", AbortRequest(reason=reason), result_type=MissionProgress
+    )
+
+
+async def list_missions(
+    client: Client, status: MissionStatus | None = None, limit: int = 50
+) -> list[tuple[str, str, str, str, datetime]]:
+    """(mission id, mission name, profile, status, started) rows, newest first."""
+    query = f"WorkflowType = '{WORKFLOW_NAME}'"
+    if status is not None:
+        query += f" AND {SA_STATUS.name} = '{status.value}'"
+    rows = []
+    async for wf in client.list_workflows(query, limit=limit):
+        attrs = wf.typed_search_attributes
+        rows.append(
+            (
+                wf.id,
+                attrs.get(SA_MISSION) or "",
+                attrs.get(SA_PROFILE) or "",
+                attrs.get(SA_STATUS) or "",
+                wf.start_time,
+            )
+        )
+    return rows
