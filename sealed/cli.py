@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
 import time
@@ -10,7 +11,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from temporalio.client import WorkflowUpdateFailedError
 
 from sealed import missions
 from sealed.config import Settings
@@ -217,8 +217,8 @@ def abort(
     async def go() -> None:
         try:
             p = await missions.abort(await connect(settings), mission_id, reason)
-        except WorkflowUpdateFailedError as exc:
-            raise _fail(f"cannot abort {mission_id}: {exc.cause}") from exc
+        except missions.MissionNotRunning as exc:
+            raise _fail(f"cannot abort {mission_id}: {exc}") from exc
         typer.echo(f"{p.mission_id}: {p.status.value} ({p.reason})")
 
     asyncio.run(go())
@@ -261,3 +261,17 @@ def demo(
             stack.stop()
     if result.status != MissionStatus.COMPLETED:
         raise typer.Exit(1)
+
+
+def main() -> None:
+    """Entry point. Exits without interpreter finalisation: the Temporal client's
+    native threads can crash a short-lived process while Python tears down
+    (temporalio/sdk-python#300), turning a successful command into SIGSEGV."""
+    code = 0
+    try:
+        app(prog_name="sealed")
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -9,7 +9,13 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.service import RPCError, RPCStatusCode
 
 from sealed.config import Settings
 from sealed.contract import SA_MISSION, SA_PROFILE, SA_STATUS, WORKFLOW_NAME
@@ -95,11 +101,25 @@ async def progress(client: Client, mission_id: str) -> MissionProgress:
     )
 
 
+class MissionNotRunning(Exception):
+    pass
+
+
 async def abort(client: Client, mission_id: str, reason: str) -> MissionProgress:
+    """Abort a running mission; MissionNotRunning if it has already ended."""
     handle = client.get_workflow_handle(mission_id)
-    return await handle.execute_update(
-        "abort", AbortRequest(reason=reason), result_type=MissionProgress
-    )
+    try:
+        return await handle.execute_update(
+            "abort", AbortRequest(reason=reason), result_type=MissionProgress
+        )
+    except WorkflowUpdateFailedError as exc:
+        # The validator's refusal: the mission finished while we asked.
+        raise MissionNotRunning(str(exc.cause)) from exc
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            attrs = (await handle.describe()).typed_search_attributes
+            raise MissionNotRunning(f"mission already {attrs.get(SA_STATUS)}") from exc
+        raise
 
 
 async def list_missions(

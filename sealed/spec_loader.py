@@ -3,6 +3,7 @@ and what was expected, so that nothing malformed is ever submitted."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,28 @@ class SpecError(ValueError):
         super().__init__(f"{path}: invalid mission spec\n{lines}")
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML 1.1 reads `on`, `off`, `yes` and `no` as booleans, which turns a
+    directive's `on:` key into `True`: only true/false are booleans here."""
+
+
+_BOOL = "tag:yaml.org,2002:bool"
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != _BOOL]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    _BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+_MAX_GOT = 60
+
+
+def _got(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= _MAX_GOT else text[: _MAX_GOT - 3] + "..."
+
+
 def _field(loc: tuple[int | str, ...]) -> str:
     return ".".join(str(part) for part in loc) or "(top level)"
 
@@ -32,9 +55,17 @@ def _read_yaml(path: Path) -> Any:
     except OSError as exc:
         raise SpecError(path, [f"cannot read file: {exc.strerror or exc}"]) from exc
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_Loader)  # a SafeLoader subclass: safe
     except yaml.YAMLError as exc:
-        raise SpecError(path, [f"not valid YAML: {exc}"]) from exc
+        # One line, with the file's own line numbers rather than pyyaml's banner.
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        what = ", ".join(
+            str(part)
+            for part in (getattr(exc, "context", None), getattr(exc, "problem", None))
+            if part
+        )
+        raise SpecError(path, [f"not valid YAML{where}: {what or exc}"]) from exc
 
 
 def _inline_script(data: dict[str, Any], path: Path) -> None:
@@ -44,13 +75,19 @@ def _inline_script(data: dict[str, Any], path: Path) -> None:
     if not isinstance(model, dict) or not isinstance(model.get("script"), str):
         return
     script_path = (path.parent / model["script"]).resolve()
-    script = _read_yaml(script_path)
+    try:
+        script = _read_yaml(script_path)
+    except SpecError as exc:
+        # Name the mission file and the field that points at the script.
+        raise SpecError(path, [f"model.script: {script_path}: {p}" for p in exc.problems]) from exc
     if not isinstance(script, dict):
         raise SpecError(path, [f"model.script: {script_path} must hold a mapping"])
     model["script"] = script
 
 
 def parse_mission(data: Any, path: Path) -> MissionSpec:
+    if data is None:
+        raise SpecError(path, ["the file is empty: expected a mission mapping"])
     if not isinstance(data, dict):
         raise SpecError(path, [f"expected a mapping at the top level, got {type(data).__name__}"])
     _inline_script(data, path)
@@ -59,11 +96,12 @@ def parse_mission(data: Any, path: Path) -> MissionSpec:
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            got = f" (got {err['input']!r})" if err["type"] != "missing" else ""
+            got = f" (got {_got(err['input'])})" if err["type"] != "missing" else ""
             if err["type"] == "extra_forbidden":
                 problems.append(f"{_field(err['loc'])}: unknown key")
                 continue
-            problems.append(f"{_field(err['loc'])}: {err['msg']}{got}")
+            msg = err["msg"].removeprefix("Value error, ")
+            problems.append(f"{_field(err['loc'])}: {msg}{got}")
         raise SpecError(path, problems) from exc
 
 

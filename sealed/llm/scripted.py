@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from sealed.llm.base import ModelConfigError, register_provider
@@ -21,17 +22,36 @@ _PLANTED = re.compile(r"call (?:the )?tool [`'\"]?([a-z][a-z0-9_]*(?:\.[a-z][a-z
 _OBEY_PREFIX = "obey-"
 
 
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
 def planted_calls(text: str) -> list[tuple[str, dict[str, Any]]]:
-    """The instructions a gullible model finds in a text, in order."""
+    """The instructions a gullible model finds in a text, in order.
+
+    Tool output is usually JSON, where a planted `{"ticket_id": 2}` reads
+    `{\\"ticket_id\\": 2}`: its strings are searched decoded, as a model reads them."""
+    try:
+        texts = list(_strings(json.loads(text)))
+    except (ValueError, RecursionError):
+        texts = [text]
     found = []
     decoder = json.JSONDecoder()
-    for match in _PLANTED.finditer(text):
-        try:
-            args, _ = decoder.raw_decode(text, match.end())
-        except json.JSONDecodeError:
-            continue
-        if isinstance(args, dict):
-            found.append((match[1], args))
+    for chunk in texts:
+        for match in _PLANTED.finditer(chunk):
+            try:
+                args, _ = decoder.raw_decode(chunk, match.end())
+            except json.JSONDecodeError:
+                continue
+            if isinstance(args, dict):
+                found.append((match[1], args))
     return found
 
 

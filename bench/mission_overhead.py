@@ -1,0 +1,280 @@
+"""Mission overhead: a mission of N turns with one tool call each, against a
+bare Temporal workflow running the same number (2N+1) of no-op activities,
+side by side on one real dev stack, reported as a ratio mission/bare.
+
+    python -m bench.mission_overhead [--turns 1 10] [--reps 5]
+
+Both run on the same Temporal dev server (SQLite), from the same in-process
+client and event loop, so what the ratio shows is what the runtime adds on top
+of Temporal itself: the agent loop, the pydantic payloads, the real
+`tickets.read` HTTP call, logging. It is a benchmark: a missed target prints
+FAIL but exits 0. A mission that does not really complete raises."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import activity, workflow
+
+# The workflow sandbox re-imports this module for every BareWorkflow run: the
+# rest is passed through so that re-import stays as cheap as the mission's.
+with workflow.unsafe.imports_passed_through():
+    import argparse
+    import asyncio
+    import os
+    import statistics
+    import tempfile
+    import time
+    import uuid
+    from dataclasses import dataclass
+    from pathlib import Path
+
+    import structlog
+    from temporalio.api.enums.v1 import EventType
+    from temporalio.client import Client, WorkflowHandle
+    from temporalio.worker import Worker
+
+    from sealed.config import Settings, get_settings
+    from sealed.devstack import DevStack, Ports, StackInfo
+    from sealed.identity.vault import VaultKV
+    from sealed.logging import configure_logging
+    from sealed.missions import submit
+    from sealed.models import (
+        Limits,
+        Message,
+        MissionResult,
+        MissionSpec,
+        MissionStatus,
+        ModelScript,
+        ModelSpec,
+        ScriptedToolCall,
+        ScriptedTurn,
+    )
+    from sealed.ports import free_ports
+    from sealed.tools.tickets import Ticket
+    from workers.client import connect_to
+    from workers.worker import build_worker, worker_token
+
+BARE_QUEUE = "sealed-bench-bare"
+TARGET_N = 10
+TARGET_RATIO = 1.25
+
+
+# --- the baseline: Temporal and nothing else -----------------------------------
+
+
+@activity.defn(name="bench.noop")
+async def noop(x: str) -> str:
+    return x
+
+
+@workflow.defn(name="BenchBareWorkflow")
+class BareWorkflow:
+    @workflow.run
+    async def run(self, count: int) -> int:
+        # Sequential, like the mission's turns: each waits for the previous one.
+        for i in range(count):
+            await workflow.execute_activity(
+                noop, str(i), start_to_close_timeout=timedelta(minutes=1)
+            )
+        return count
+
+
+# --- the mission -------------------------------------------------------------------
+
+
+def mission_spec(turns: int) -> MissionSpec:
+    read = ScriptedToolCall(name="tickets.read", arguments={"ticket_id": 1})
+    script = [ScriptedTurn(say=f"Reading it again ({i}).", tool_calls=[read]) for i in range(turns)]
+    script.append(ScriptedTurn(final="Ticket 1 read."))
+    return MissionSpec(
+        name=f"bench-overhead-{turns}",
+        profile="support-agent",
+        goal="Read ticket 1, once per turn, then say so.",
+        model=ModelSpec(name="scripted-bench", script=ModelScript(turns=script)),
+        tools=["tickets.read"],
+        limits=Limits(max_turns=turns + 1, max_tool_calls=turns),
+    )
+
+
+async def check_mission(handle: WorkflowHandle[object, MissionResult], turns: int) -> None:
+    """A benchmark of a broken mission is worthless: the run must have completed
+    and every tool call must have really read ticket 1 from the service (a tool
+    error still completes a mission, so the transcript is checked too)."""
+    result = await handle.result()
+    if result.status != MissionStatus.COMPLETED or result.tool_calls != turns:
+        raise RuntimeError(f"mission did not complete as scripted: {result!r}")
+    transcript = await handle.query("transcript", result_type=list[Message])
+    outputs = [m for m in transcript if m.role == "tool"]
+    bad = [m.content[:200] for m in outputs if m.is_error]
+    if len(outputs) != turns or bad:
+        raise RuntimeError(f"{len(outputs)} tool outputs for {turns} turns; errors: {bad}")
+    for message in outputs:
+        Ticket.model_validate_json(message.content)  # raises unless a real ticket came back
+
+
+# --- measuring ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    turns: int
+    bare: list[float]
+    mission: list[float]
+    bare_events: int
+    mission_events: int
+
+    @property
+    def activities(self) -> int:
+        return 2 * self.turns + 1
+
+    @property
+    def ratio(self) -> float:
+        return statistics.median(self.mission) / statistics.median(self.bare)
+
+
+async def start_bare(client: Client, turns: int) -> WorkflowHandle[BareWorkflow, int]:
+    return await client.start_workflow(
+        BareWorkflow.run,
+        2 * turns + 1,
+        id=f"bench-bare-{uuid.uuid4().hex[:8]}",
+        task_queue=BARE_QUEUE,
+    )
+
+
+async def run_bare(client: Client, turns: int) -> float:
+    started = time.perf_counter()
+    await (await start_bare(client, turns)).result()
+    return time.perf_counter() - started
+
+
+async def run_mission(client: Client, settings: Settings, turns: int) -> float:
+    spec = mission_spec(turns)  # built outside the clock: the spec is the user's input
+    started = time.perf_counter()
+    handle = await submit(client, settings, spec)
+    await handle.result()
+    elapsed = time.perf_counter() - started
+    await check_mission(handle, turns)  # outside the clock: it replays to answer the query
+    return elapsed
+
+
+async def history_shape(client: Client, workflow_id: str) -> tuple[int, int]:
+    """(events, completed activities) of the last run of `workflow_id`."""
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    done = EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED
+    return len(history.events), sum(1 for e in history.events if e.event_type == done)
+
+
+async def warm_up(client: Client, settings: Settings, turns: int) -> tuple[int, int]:
+    """One untimed run of each (first-use costs: imports, sandbox, connections),
+    checked to have run 2N+1 activities each; returns their history sizes."""
+    bare = await start_bare(client, turns)
+    await bare.result()
+    mission = await submit(client, settings, mission_spec(turns))
+    await check_mission(mission, turns)
+    sizes = []
+    for handle in (bare, mission):
+        events, count = await history_shape(client, handle.id)
+        if count != 2 * turns + 1:
+            raise RuntimeError(f"{handle.id} ran {count} activities, not {2 * turns + 1}")
+        sizes.append(events)
+    return sizes[0], sizes[1]
+
+
+async def measure(client: Client, settings: Settings, turns: int, reps: int) -> Row:
+    bare_events, mission_events = await warm_up(client, settings, turns)
+    bare: list[float] = []
+    mission: list[float] = []
+    for rep in range(reps):
+        # Alternate who goes first, so a drift (SQLite growing, GC) hits both.
+        if rep % 2 == 0:
+            bare.append(await run_bare(client, turns))
+            mission.append(await run_mission(client, settings, turns))
+        else:
+            mission.append(await run_mission(client, settings, turns))
+            bare.append(await run_bare(client, turns))
+    return Row(turns, bare, mission, bare_events, mission_events)
+
+
+async def run_all(info: StackInfo, turns: list[int], reps: int) -> list[Row]:
+    settings = Settings(
+        data_dir=info.data_dir,
+        temporal_address=info.temporal_address,
+        temporal_ui_url=info.ui_url,
+        vault_addr=info.vault_addr,
+        tickets_url=info.tickets_url,
+        vault_token=None,  # the worker's own read-only token from data_dir, as in `sealed dev`
+    )
+    # The tools read the process settings (tickets_url) from the environment.
+    os.environ.update(info.env())
+    get_settings.cache_clear()
+    # The real backend answers with the worker's token (tickets.read itself needs no secret).
+    await VaultKV(info.vault_addr, worker_token(settings)).read(
+        "tickets_token", mission_id="bench", profile="support-agent"
+    )
+    client = await connect_to(info.temporal_address)
+    mission_worker = build_worker(client, settings)
+    bare_worker = Worker(client, task_queue=BARE_QUEUE, workflows=[BareWorkflow], activities=[noop])
+    async with mission_worker, bare_worker:
+        return [await measure(client, settings, n, reps) for n in turns]
+
+
+# --- reporting -----------------------------------------------------------------------
+
+
+def report(rows: list[Row], reps: int) -> None:
+    def ms(seconds: float) -> str:
+        return f"{seconds * 1000:7.0f}"
+
+    print(f"\nmission vs bare Temporal workflow, median of {reps} reps (wall time, ms)")
+    head = (
+        f"{'N':>3} {'acts':>4} | {'bare':>7} {'/act':>6} {'range':>13} | "
+        f"{'mission':>7} {'/act':>6} {'range':>13} | {'ratio':>6} | events b/m"
+    )
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        b, m = statistics.median(r.bare), statistics.median(r.mission)
+        print(
+            f"{r.turns:>3} {r.activities:>4} | {ms(b)} {b / r.activities * 1000:6.1f} "
+            f"{ms(min(r.bare)).strip():>6}-{ms(max(r.bare)).strip():<6} | "
+            f"{ms(m)} {m / r.activities * 1000:6.1f} "
+            f"{ms(min(r.mission)).strip():>6}-{ms(max(r.mission)).strip():<6} | "
+            f"{r.ratio:5.2f}x | {r.bare_events}/{r.mission_events}"
+        )
+    judged = next((r for r in rows if r.turns == TARGET_N), rows[-1])
+    verdict = "PASS" if judged.ratio <= TARGET_RATIO else "FAIL"
+    print(
+        f"ratio at N={judged.turns}: {judged.ratio:.2f}x "
+        f"(target <= {TARGET_RATIO}x at N={TARGET_N}): {verdict}"
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--turns", type=int, nargs="+", default=[1, TARGET_N])
+    parser.add_argument("--reps", type=int, default=5)
+    args = parser.parse_args(argv)
+    if args.reps < 1 or min(args.turns) < 1:
+        parser.error("--turns and --reps must be at least 1")
+    # As the real worker logs (JSON lines), but into a file: the cost stays in
+    # the measurement, the lines stay out of the table.
+    configure_logging("json")
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="sealed-bench-") as tmp:
+        data_dir = Path(tmp)
+        temporal, ui, vault, tickets = free_ports(4)
+        ports = Ports(temporal=temporal, ui=ui, vault=vault, tickets=tickets)
+        # DevStack.start runs its own event loop: start it before ours.
+        with (
+            DevStack(data_dir, ports, worker=False, say=lambda _: None) as info,
+            (data_dir / "logs" / "worker.log").open("w") as log_file,
+        ):
+            structlog.configure(logger_factory=structlog.PrintLoggerFactory(log_file))
+            rows = asyncio.run(run_all(info, args.turns, args.reps))
+    report(rows, args.reps)
+    print(f"total run time: {time.perf_counter() - started:.1f} s (including stack start/stop)")
+
+
+if __name__ == "__main__":
+    main()

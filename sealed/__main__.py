@@ -1,0 +1,3 @@
+from sealed.cli import main
+
+main()

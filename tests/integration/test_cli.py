@@ -1,0 +1,82 @@
+"""The `sealed` command against the real stack."""
+
+from __future__ import annotations
+
+import asyncio
+import yaml
+from temporalio.client import Client
+
+from sealed import missions
+from sealed.cli import DEMO_MISSION
+from tests.integration.conftest import run_cli
+
+async def count_missions(client: Client) -> int:
+    return len(await missions.list_missions(client, limit=1000))
+
+
+async def test_bad_spec_is_reported_and_nothing_submitted(
+    client: Client, worker, stack_env, tmp_path
+):
+    before = await count_missions(client)
+    bad = tmp_path / "bad_turns.yaml"
+    spec = yaml.safe_load(DEMO_MISSION.read_text())
+    spec["limits"]["max_turns"] = 0
+    spec["model"]["script"] = str(DEMO_MISSION.parent / spec["model"]["script"])
+    bad.write_text(yaml.safe_dump(spec))
+    code, out, err = await run_cli("submit", str(bad), env=stack_env)
+    assert code == 2
+    assert str(bad) in err and "limits.max_turns" in err and "greater than or equal to 1" in err
+    assert out == ""
+    assert await count_missions(client) == before
+
+
+async def test_submit_wait_status_and_list(client: Client, worker, stack_env):
+    code, out, err = await run_cli("submit", str(DEMO_MISSION), "--wait", env=stack_env)
+    assert code == 0, err
+    mission_id = out.splitlines()[0]
+    assert mission_id.startswith("mission-ticket-triage-")
+    assert "model: Let me look at the queue. -> tickets.list({})" in out
+    assert f"mission {mission_id}: completed (6 turns, 5 tool calls)" in out
+    assert f"/workflows/{mission_id}" in out
+
+    code, out, _ = await run_cli("status", mission_id, env=stack_env)
+    assert code == 0 and f"{mission_id}: completed, finished" in out
+
+    code, out, _ = await run_cli("list", "--status", "completed", env=stack_env)
+    assert code == 0 and mission_id in out
+
+
+async def test_abort_cancels_a_running_mission(client: Client, worker, stack_env, tmp_path):
+    spec = yaml.safe_load(DEMO_MISSION.read_text())
+    spec.update(
+        name="stalling",
+        tools=["test.stall"],
+        model={
+            "provider": "scripted",
+            "script": {
+                "turns": [{"tool_calls": [{"name": "test.stall", "arguments": {"seconds": 300}}]}]
+            },
+        },
+    )
+    path = tmp_path / "stall.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    code, out, err = await run_cli("submit", str(path), env=stack_env)
+    assert code == 0, err
+    mission_id = out.strip()
+    handle = client.get_workflow_handle(mission_id)
+    for _ in range(100):
+        if (await missions.progress(client, mission_id)).pending == [
+            "tool:test.stall#call-1-0"
+        ]:
+            break
+        await asyncio.sleep(0.1)
+    code, out, err = await run_cli("abort", mission_id, "--reason", "wrong queue", env=stack_env)
+    assert code == 0, err
+    assert f"{mission_id}: aborted (wrong queue)" in out
+    assert (await handle.result())["status"] == "aborted"
+    history = await handle.fetch_history()
+    kinds = [e.WhichOneof("attributes") for e in history.events]
+    assert "activity_task_canceled_event_attributes" in kinds
+
+    code, _, err = await run_cli("abort", mission_id, "--reason", "again", env=stack_env)
+    assert code == 1 and "already aborted" in err

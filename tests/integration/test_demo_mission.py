@@ -1,0 +1,66 @@
+"""The demo mission on the real stack: real Temporal dev server, real OpenBao,
+real ticket service; and the stock `temporal` CLI sees it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import httpx
+from temporalio.client import Client
+
+from sealed import missions
+from sealed.binaries import executable
+from sealed.cli import DEMO_MISSION
+from sealed.config import Settings
+from sealed.devstack import StackInfo
+from sealed.models import MissionStatus
+from sealed.spec_loader import load_mission
+
+
+def temporal_cli(stack: StackInfo, *args: str) -> str:
+    out = subprocess.run(
+        [str(executable("temporal")), *args, "--address", stack.temporal_address, "-o", "json"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return out.stdout
+
+
+async def test_demo_mission_runs_end_to_end(
+    client: Client, worker, stack: StackInfo, stack_settings: Settings
+):
+    spec = load_mission(DEMO_MISSION)
+    handle = await missions.submit(client, stack_settings, spec)
+    lines: list[str] = []
+    result = await missions.follow(handle, lines.append)
+
+    assert result.status == MissionStatus.COMPLETED, result.reason
+    assert result.tool_calls == 5
+    assert any("tickets.comment" in line for line in lines)
+    # The comment really landed, once, under the mission's idempotency key.
+    ticket = httpx.get(f"{stack.tickets_url}/tickets/1").json()
+    mine = [c for c in ticket["comments"] if handle.id in c.get("idempotency_key", "")]
+    assert len(mine) == 1 and mine[0]["body"].startswith("Triage:")
+
+    shown = json.loads(temporal_cli(stack, "workflow", "show", "-w", handle.id))
+    kinds = [e["eventType"] for e in shown["events"]]
+    assert kinds[0].endswith("WORKFLOW_EXECUTION_STARTED")
+    assert kinds[-1].endswith("WORKFLOW_EXECUTION_COMPLETED")
+
+    listed = temporal_cli(
+        stack, "workflow", "list", "--query", f"SealedStatus='completed' AND WorkflowId='{handle.id}'"
+    )
+    assert handle.id in listed
+
+
+async def test_list_filters_by_status(client: Client, worker, stack_settings: Settings):
+    spec = load_mission(DEMO_MISSION)
+    handle = await missions.submit(client, stack_settings, spec)
+    await handle.result()
+    completed = [row[0] for row in await missions.list_missions(client, MissionStatus.COMPLETED)]
+    aborted = [row[0] for row in await missions.list_missions(client, MissionStatus.ABORTED)]
+    assert handle.id in completed
+    assert handle.id not in aborted

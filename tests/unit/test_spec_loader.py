@@ -1,0 +1,201 @@
+"""Mission files: the demo loads, and every broken one is refused with a message
+that names the file, the field and what was expected."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from sealed.models import DirectiveSpec, MissionSpec
+from sealed.spec_loader import SpecError, load_mission
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO = ROOT / "examples" / "missions" / "triage.yaml"
+BAD = ROOT / "tests" / "data" / "bad_missions"
+
+
+def test_demo_mission_loads_with_its_script_inlined() -> None:
+    spec = load_mission(DEMO)
+    assert isinstance(spec, MissionSpec)
+    assert spec.name == "ticket-triage"
+    assert spec.profile == "support-agent"
+    assert spec.tools == ["tickets.list", "tickets.read", "tickets.comment"]
+    assert spec.limits.max_turns == 10
+    assert spec.limits.max_tool_calls == 12
+    assert spec.limits.deadline == timedelta(seconds=600)
+    assert spec.limits.deadline.total_seconds() == 600
+    script = spec.model.script
+    assert script is not None
+    assert script.gullible is True
+    assert len(script.turns) == 5
+    assert script.turns[0].tool_calls[0].name == "tickets.list"
+    assert script.turns[-1].final is not None
+    # Self-contained: the spec survives a JSON round trip without the script file.
+    assert MissionSpec.model_validate_json(spec.model_dump_json()) == spec
+
+
+def test_load_mission_accepts_a_str_path() -> None:
+    assert load_mission(str(DEMO)) == load_mission(DEMO)
+
+
+# file, dotted field path (None: the whole file), fragments of what was expected
+BAD_CASES: list[tuple[str, str | None, tuple[str, ...]]] = [
+    ("unknown_top_level_key.yaml", "tool", ("unknown key",)),
+    ("unknown_nested_key.yaml", "limits.max_turn", ("unknown key",)),
+    ("max_turns_not_an_int.yaml", "limits.max_turns", ("valid integer", "'many'")),
+    ("max_turns_zero.yaml", "limits.max_turns", ("greater than or equal to 1", "got 0")),
+    ("missing_goal.yaml", "goal", ("Field required",)),
+    ("missing_model.yaml", "model", ("Field required",)),
+    ("scripted_without_script.yaml", "model", ("scripted provider needs a 'script'",)),
+    (
+        "turn_with_tool_calls_and_final.yaml",
+        "model.script.turns.1",
+        ("either 'tool_calls' or 'final'",),
+    ),
+    (
+        "script_file_missing.yaml",
+        "model.script",
+        ("no_such.script.yaml", "cannot read file", "No such file"),
+    ),
+    ("yaml_syntax_error.yaml", None, ("not valid YAML", "line 10", "expected ','")),
+    ("top_level_list.yaml", None, ("expected a mapping at the top level", "got list")),
+    ("bad_duration.yaml", "limits.deadline", ("valid timedelta", "'soon'")),
+    ("bad_tool_name.yaml", "tools.0", ("should match pattern", "'Tickets List!'")),
+    ("duplicated_tool.yaml", "tools", ("listed more than once",)),
+    ("directive_unknown_action.yaml", "directives.0.action", ("'abort' or 'warn'", "'explode'")),
+]
+
+
+def test_every_bad_mission_file_has_a_case() -> None:
+    assert sorted(p.name for p in BAD.glob("*.yaml")) == sorted(c[0] for c in BAD_CASES)
+
+
+@pytest.mark.parametrize(
+    ("filename", "field", "expected"),
+    BAD_CASES,
+    ids=[c[0].removesuffix(".yaml") for c in BAD_CASES],
+)
+def test_bad_mission_is_refused_with_a_precise_message(
+    filename: str, field: str | None, expected: tuple[str, ...]
+) -> None:
+    path = BAD / filename
+    with pytest.raises(SpecError) as info:
+        load_mission(path)
+    error = info.value
+    message = str(error)
+
+    # The file: the mission itself, even when the fault is in a file it names.
+    assert error.path == path
+    assert message.startswith(f"{path}: invalid mission spec\n")
+
+    # Exactly one problem per case, on one line, naming the field and what was expected.
+    assert len(error.problems) == 1, error.problems
+    (problem,) = error.problems
+    assert "\n" not in problem
+    if field is not None:
+        assert problem.startswith(f"{field}: "), problem
+    for fragment in expected:
+        assert fragment in problem, (fragment, problem)
+    assert f"  - {problem}" in message.splitlines()
+
+
+def test_message_has_one_line_per_problem(tmp_path: Path) -> None:
+    path = tmp_path / "many.yaml"
+    path.write_text(
+        "name: many-problems\n"
+        "profile: support-agent\n"
+        "model: {provider: other}\n"
+        "limits: {max_turns: 0, deadline: soon}\n"
+        "tool: [tickets.list]\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(SpecError) as info:
+        load_mission(path)
+    error = info.value
+    lines = str(error).splitlines()
+    assert lines[0] == f"{path}: invalid mission spec"
+    assert lines[1:] == [f"  - {p}" for p in error.problems]
+    fields = sorted(p.split(":", 1)[0] for p in error.problems)
+    assert fields == ["goal", "limits.deadline", "limits.max_turns", "tool"]
+
+
+def test_got_part_is_truncated_for_large_inputs(tmp_path: Path) -> None:
+    path = tmp_path / "big.yaml"
+    long_say = "x" * 500
+    path.write_text(
+        "name: big\n"
+        "profile: support-agent\n"
+        "goal: g\n"
+        "model:\n"
+        "  script:\n"
+        "    turns:\n"
+        f"      - say: {long_say}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(SpecError) as info:
+        load_mission(path)
+    (problem,) = info.value.problems
+    assert problem.startswith("model.script.turns.0: a turn has either")
+    assert long_say not in problem
+    got = problem[problem.index("(got ") + len("(got ") : -1]
+    assert len(got) <= 60
+    assert got.endswith("...")
+
+
+def test_missing_mission_file_gives_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "nowhere" / "mission.yaml"
+    with pytest.raises(SpecError) as info:
+        load_mission(path)
+    assert info.value.path == path
+    assert info.value.problems == ["cannot read file: No such file or directory"]
+    assert str(info.value) == (
+        f"{path}: invalid mission spec\n  - cannot read file: No such file or directory"
+    )
+
+
+def test_empty_mission_file(tmp_path: Path) -> None:
+    path = tmp_path / "empty.yaml"
+    path.write_text("# nothing here\n", encoding="utf-8")
+    with pytest.raises(SpecError) as info:
+        load_mission(path)
+    assert info.value.problems == ["the file is empty: expected a mission mapping"]
+
+
+def test_script_file_that_is_not_a_mapping(tmp_path: Path) -> None:
+    (tmp_path / "list.script.yaml").write_text("- final: done\n", encoding="utf-8")
+    path = tmp_path / "mission.yaml"
+    path.write_text(
+        "name: m\nprofile: p\ngoal: g\nmodel: {script: list.script.yaml}\n", encoding="utf-8"
+    )
+    with pytest.raises(SpecError) as info:
+        load_mission(path)
+    assert info.value.path == path
+    (problem,) = info.value.problems
+    assert problem.startswith("model.script: ")
+    assert "list.script.yaml must hold a mapping" in problem
+
+
+def test_directive_on_key_is_not_read_as_a_yaml_boolean(tmp_path: Path) -> None:
+    # YAML 1.1 reads a bare `on` as True; the directive's `on:` key must survive.
+    path = tmp_path / "directive.yaml"
+    path.write_text(
+        "name: d\n"
+        "profile: p\n"
+        "goal: g\n"
+        "model: {script: {gullible: true, turns: [{final: done}]}}\n"
+        "directives:\n"
+        "  - name: no-billing\n"
+        "    on: [tool_call]\n"
+        "    when: {tool: tickets.comment}\n"
+        "    action: warn\n",
+        encoding="utf-8",
+    )
+    spec = load_mission(path)
+    assert spec.directives == [
+        DirectiveSpec(
+            name="no-billing", on=["tool_call"], when={"tool": "tickets.comment"}, action="warn"
+        )
+    ]
+    assert spec.model.script is not None and spec.model.script.gullible is True
