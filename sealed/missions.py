@@ -48,7 +48,8 @@ async def submit(
 
 
 def ui_link(settings: Settings, mission_id: str) -> str:
-    return f"{settings.temporal_ui_url}/namespaces/{settings.temporal_namespace}/workflows/{mission_id}"
+    namespace = settings.temporal_namespace
+    return f"{settings.temporal_ui_url}/namespaces/{namespace}/workflows/{mission_id}"
 
 
 async def transcript_updates(
@@ -96,9 +97,19 @@ async def follow(
 
 
 async def progress(client: Client, mission_id: str) -> MissionProgress:
-    return await client.get_workflow_handle(mission_id).query(
-        "status", result_type=MissionProgress
-    )
+    handle = client.get_workflow_handle(mission_id)
+    answer: MissionProgress = await handle.query("status", result_type=MissionProgress)
+    return answer
+
+
+async def wait_for_pending(client: Client, mission_id: str, prefix: str) -> MissionProgress:
+    """Until the mission has pending work whose name starts with `prefix`
+    (e.g. "tool:"); callers bound it with `asyncio.timeout`."""
+    while True:
+        answer = await progress(client, mission_id)
+        if any(item.startswith(prefix) for item in answer.pending):
+            return answer
+        await asyncio.sleep(0.1)
 
 
 class MissionNotRunning(Exception):
@@ -109,9 +120,10 @@ async def abort(client: Client, mission_id: str, reason: str) -> MissionProgress
     """Abort a running mission; MissionNotRunning if it has already ended."""
     handle = client.get_workflow_handle(mission_id)
     try:
-        return await handle.execute_update(
+        answer: MissionProgress = await handle.execute_update(
             "abort", AbortRequest(reason=reason), result_type=MissionProgress
         )
+        return answer
     except WorkflowUpdateFailedError as exc:
         # The validator's refusal: the mission finished while we asked.
         raise MissionNotRunning(str(exc.cause)) from exc

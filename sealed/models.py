@@ -18,6 +18,7 @@ from pydantic import (
 )
 
 Privilege = Literal["low", "high", "critical"]
+HIGH_PRIVILEGES: tuple[Privilege, ...] = ("high", "critical")
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -107,7 +108,7 @@ class Limits(Strict):
 
 
 class ApprovalRule(Strict):
-    privilege: list[Privilege] = Field(default_factory=lambda: ["high", "critical"])
+    privilege: list[Privilege] = Field(default_factory=lambda: list(HIGH_PRIVILEGES))
     tools: list[ToolName] = Field(default_factory=list)
 
 

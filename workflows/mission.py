@@ -5,12 +5,13 @@ model, the tools, the backends) happens in an activity."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.workflow import ActivityCancellationType
 from temporalio.exceptions import ActivityError
+from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
     from sealed.contract import (
@@ -174,7 +175,7 @@ class MissionWorkflow:
     async def _model_turn(self) -> ModelTurnOutput:
         spec = self._input.spec
         self._set_phase(f"model turn {self._turn}", [f"model:{spec.model.name}"])
-        return await workflow.execute_activity(
+        reply: ModelTurnOutput = await workflow.execute_activity(
             MODEL_TURN,
             ModelTurnInput(
                 mission_id=self._input.mission_id,
@@ -192,6 +193,7 @@ class MissionWorkflow:
             retry_policy=MODEL_RETRY,
             summary=f"turn {self._turn}",
         )
+        return reply
 
     async def _tool_call(self, call: ToolCall) -> ToolCallResult:
         if call.name not in self._input.spec.tools:
@@ -206,7 +208,7 @@ class MissionWorkflow:
                 is_error=True,
             )
         self._set_phase(f"tool call {call.name}", [f"tool:{call.name}#{call.id}"])
-        return await workflow.execute_activity(
+        result: ToolCallResult = await workflow.execute_activity(
             RUN_TOOL,
             ToolCallInput(
                 mission_id=self._input.mission_id, profile=self._input.spec.profile, call=call
@@ -218,6 +220,7 @@ class MissionWorkflow:
             retry_policy=TOOL_RETRY,
             summary=call.name,
         )
+        return result
 
     # --- state ---------------------------------------------------------------
 
@@ -246,8 +249,6 @@ class MissionWorkflow:
         end the mission with `status`."""
         self._stopping = True
         loop.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError, ActivityError):
             await loop
-        except (asyncio.CancelledError, ActivityError):
-            pass
         return self._finish(status, reason)

@@ -18,9 +18,7 @@ class ModelTransientError(Exception):
 
 
 class ModelProvider(Protocol):
-    async def complete(
-        self, request: ModelTurnInput, tools: list[ToolInfo]
-    ) -> ModelTurnOutput: ...
+    async def complete(self, request: ModelTurnInput, tools: list[ToolInfo]) -> ModelTurnOutput: ...
 
 
 _FACTORIES: dict[str, Callable[[], ModelProvider]] = {}

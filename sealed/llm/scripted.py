@@ -16,7 +16,9 @@ from typing import Any
 from sealed.llm.base import ModelConfigError, register_provider
 from sealed.models import Message, ModelTurnInput, ModelTurnOutput, ToolCall, ToolInfo
 
-_PLANTED = re.compile(r"call (?:the )?tool [`'\"]?([a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)*)[`'\"]? with ", re.I)
+_PLANTED = re.compile(
+    r"call (?:the )?tool [`'\"]?([a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)*)[`'\"]? with ", re.I
+)
 # Tool-call ids of obedient turns carry this prefix, so the script position is
 # derived from the conversation alone (deterministic across retries and replays).
 _OBEY_PREFIX = "obey-"

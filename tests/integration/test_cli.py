@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+
 import yaml
 from temporalio.client import Client
 
 from sealed import missions
 from sealed.cli import DEMO_MISSION
 from tests.integration.conftest import run_cli
+
 
 async def count_missions(client: Client) -> int:
     return len(await missions.list_missions(client, limit=1000))
@@ -64,12 +66,8 @@ async def test_abort_cancels_a_running_mission(client: Client, worker, stack_env
     assert code == 0, err
     mission_id = out.strip()
     handle = client.get_workflow_handle(mission_id)
-    for _ in range(100):
-        if (await missions.progress(client, mission_id)).pending == [
-            "tool:test.stall#call-1-0"
-        ]:
-            break
-        await asyncio.sleep(0.1)
+    async with asyncio.timeout(30):
+        await missions.wait_for_pending(client, mission_id, "tool:test.stall#call-1-0")
     code, out, err = await run_cli("abort", mission_id, "--reason", "wrong queue", env=stack_env)
     assert code == 0, err
     assert f"{mission_id}: aborted (wrong queue)" in out

@@ -41,7 +41,8 @@ async def test_demo_mission_runs_end_to_end(
     assert result.tool_calls == 5
     assert any("tickets.comment" in line for line in lines)
     # The comment really landed, once, under the mission's idempotency key.
-    ticket = httpx.get(f"{stack.tickets_url}/tickets/1").json()
+    async with httpx.AsyncClient() as http:
+        ticket = (await http.get(f"{stack.tickets_url}/tickets/1")).json()
     mine = [c for c in ticket["comments"] if handle.id in c.get("idempotency_key", "")]
     assert len(mine) == 1 and mine[0]["body"].startswith("Triage:")
 
@@ -51,7 +52,11 @@ async def test_demo_mission_runs_end_to_end(
     assert kinds[-1].endswith("WORKFLOW_EXECUTION_COMPLETED")
 
     listed = temporal_cli(
-        stack, "workflow", "list", "--query", f"SealedStatus='completed' AND WorkflowId='{handle.id}'"
+        stack,
+        "workflow",
+        "list",
+        "--query",
+        f"SealedStatus='completed' AND WorkflowId='{handle.id}'",
     )
     assert handle.id in listed
 

@@ -40,8 +40,9 @@ def worker_process(env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
             proc.wait(timeout=15)
 
 
-def comments_by(stack: StackInfo, mission_id: str) -> list[dict[str, object]]:
-    ticket = httpx.get(f"{stack.tickets_url}/tickets/2").json()
+async def comments_by(stack: StackInfo, mission_id: str) -> list[dict[str, object]]:
+    async with httpx.AsyncClient() as http:
+        ticket = (await http.get(f"{stack.tickets_url}/tickets/2")).json()
     return [c for c in ticket["comments"] if mission_id in str(c.get("idempotency_key"))]
 
 
@@ -77,10 +78,10 @@ async def test_sigkilled_worker_mission_completes_with_side_effect_applied_once(
     with worker_process(stack_env) as first:
         handle = await missions.submit(client, settings, spec, mission_id)
         for _ in range(300):
-            if comments_by(stack, mission_id):
+            if await comments_by(stack, mission_id):
                 break
             await asyncio.sleep(0.1)
-        assert comments_by(stack, mission_id), "the first attempt never commented"
+        assert await comments_by(stack, mission_id), "the first attempt never commented"
         first.send_signal(signal.SIGKILL)
         first.wait()
     assert (await handle.describe()).status.name == "RUNNING"
@@ -89,7 +90,7 @@ async def test_sigkilled_worker_mission_completes_with_side_effect_applied_once(
         result = await asyncio.wait_for(handle.result(), timeout=90)
 
     assert result.status == MissionStatus.COMPLETED
-    applied = comments_by(stack, mission_id)
+    applied = await comments_by(stack, mission_id)
     assert len(applied) == 1 and applied[0]["body"] == BODY
     history = await handle.fetch_history()
     attempts = [

@@ -1,0 +1,97 @@
+"""Regenerate tests/histories/: run the demo missions on a fresh embedded stack
+and save each workflow history as JSON (`make histories`).
+
+Only regenerate when a workflow change is *meant* to be incompatible and is
+guarded by `workflow.patched`; otherwise the committed histories are what
+proves the change replays."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from sealed import missions
+from sealed.cli import DEMO_MISSION
+from sealed.config import DEFAULT_TOOL_MODULES, Settings
+from sealed.devstack import DevStack, Ports
+from sealed.models import MissionSpec
+from sealed.ports import free_ports
+from sealed.spec_loader import load_mission
+from workers.client import connect
+from workers.worker import build_worker
+
+HISTORIES = Path(__file__).parent / "histories"
+
+
+def recorded_missions() -> dict[str, tuple[MissionSpec, str | None]]:
+    """name -> (spec, abort reason sent once its tool call is in flight)."""
+    demo = load_mission(DEMO_MISSION)
+    stalling = demo.model_copy(
+        update={
+            "name": "stalling",
+            "tools": ["test.stall"],
+            "model": demo.model.model_copy(
+                update={
+                    "script": demo.model.script.model_validate(  # type: ignore[union-attr]
+                        {
+                            "turns": [
+                                {
+                                    "tool_calls": [
+                                        {"name": "test.stall", "arguments": {"seconds": 120}}
+                                    ]
+                                }
+                            ]
+                        }
+                    )
+                }
+            ),
+        }
+    )
+    return {
+        "demo_triage_completed": (demo, None),
+        "demo_triage_limit_exceeded": (
+            demo.model_copy(update={"limits": demo.limits.model_copy(update={"max_turns": 3})}),
+            None,
+        ),
+        "stalling_aborted": (stalling, "operator abort"),
+    }
+
+
+async def record(settings: Settings) -> None:
+    client = await connect(settings)
+    async with build_worker(client, settings):
+        for name, (spec, abort_reason) in recorded_missions().items():
+            handle = await missions.submit(client, settings, spec, f"history-{name}")
+            if abort_reason is not None:
+                async with asyncio.timeout(30):
+                    await missions.wait_for_pending(client, handle.id, "tool:")
+                await asyncio.sleep(1.5)  # the tool is running and heartbeats
+                await missions.abort(client, handle.id, abort_reason)
+            result = await handle.result()
+            history = await handle.fetch_history()
+            path = HISTORIES / f"{name}.json"
+            path.write_text(json.dumps(json.loads(history.to_json()), indent=1) + "\n")
+            print(f"{path}: {result.status.value}, {len(history.events)} events")
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        temporal, ui, vault, tickets = free_ports(4)
+        ports = Ports(temporal=temporal, ui=ui, vault=vault, tickets=tickets)
+        with DevStack(Path(tmp), ports, worker=False) as info:
+            os.environ.update(info.env())
+            settings = Settings(
+                data_dir=info.data_dir,
+                temporal_address=info.temporal_address,
+                vault_addr=info.vault_addr,
+                tickets_url=info.tickets_url,
+                tool_modules=[*DEFAULT_TOOL_MODULES, "tests.slow_tools"],
+            )
+            asyncio.run(record(settings))
+
+
+if __name__ == "__main__":
+    main()
