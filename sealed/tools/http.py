@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 from pydantic import BaseModel, Field, HttpUrl
 
+from sealed.tools.httpclient import async_client
 from sealed.tools.registry import ToolContext, ToolError, tool
 
 
@@ -24,7 +25,7 @@ class FetchResult(BaseModel):
 @tool(name="http.fetch")
 async def fetch(ctx: ToolContext, args: FetchArgs) -> FetchResult:
     """Fetch a URL with GET (following up to 5 redirects) and return its text, truncated."""
-    async with httpx.AsyncClient(timeout=10.0, follow_redirects=True, max_redirects=5) as client:
+    async with async_client(follow_redirects=True, max_redirects=5) as client:
         try:
             # Streamed, so a huge body is never read past max_bytes.
             async with client.stream("GET", str(args.url)) as response:

@@ -12,6 +12,7 @@ import httpx
 from pydantic import BaseModel, Field
 
 from sealed.config import get_settings
+from sealed.tools.httpclient import async_client
 from sealed.tools.registry import ToolContext, ToolError, tool
 
 TicketStatus = Literal["open", "pending", "closed"]
@@ -50,7 +51,7 @@ class CommentArgs(BaseModel):
 
 
 def _client() -> httpx.AsyncClient:
-    return httpx.AsyncClient(base_url=get_settings().tickets_url, timeout=10.0)
+    return async_client(base_url=get_settings().tickets_url)
 
 
 def _check(response: httpx.Response, ticket_id: int | None = None) -> None:

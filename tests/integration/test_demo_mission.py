@@ -3,8 +3,10 @@ real ticket service; and the stock `temporal` CLI sees it."""
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
+from pathlib import Path
 
 import httpx
 from temporalio.client import Client
@@ -16,6 +18,25 @@ from sealed.config import Settings
 from sealed.devstack import StackInfo
 from sealed.models import MissionStatus
 from sealed.spec_loader import load_mission
+from tests.integration.conftest import tickets_token
+
+
+def decoded_history(history_json: str) -> str:
+    """The history with every payload's base64 `data` decoded in place."""
+
+    def walk(node: object) -> object:
+        if isinstance(node, dict):
+            return {
+                k: base64.b64decode(v).decode(errors="replace")
+                if k == "data" and isinstance(v, str)
+                else walk(v)
+                for k, v in node.items()
+            }
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    return json.dumps(walk(json.loads(history_json)))
 
 
 def temporal_cli(stack: StackInfo, *args: str) -> str:
@@ -69,3 +90,24 @@ async def test_list_filters_by_status(client: Client, worker, stack_settings: Se
     aborted = [row[0] for row in await missions.list_missions(client, MissionStatus.ABORTED)]
     assert handle.id in completed
     assert handle.id not in aborted
+
+
+async def test_the_tickets_token_never_leaves_the_tool_activity(
+    client: Client, worker, stack: StackInfo, stack_settings: Settings, capfd
+):
+    """Invariant 1, for what this layer has: the write token the comment tool
+    uses is in no history, no transcript, no log line, not in Temporal's database."""
+    token = tickets_token(stack)
+    handle = await missions.submit(client, stack_settings, load_mission(DEMO_MISSION))
+    assert (await handle.result()).status == MissionStatus.COMPLETED
+
+    history = decoded_history((await handle.fetch_history()).to_json())
+    transcript = json.dumps(await handle.query("transcript"))
+    out, err = capfd.readouterr()
+    assert "tickets.comment" in history  # the call is there, its credential is not
+    for where, text in {"history": history, "transcript": transcript, "logs": out + err}.items():
+        assert token not in text, f"the token leaked into the {where}"
+    for db in Path(stack.data_dir).glob("temporal.db*"):
+        assert token.encode() not in db.read_bytes(), f"the token is in {db.name}"
+    for log in (Path(stack.data_dir) / "logs").glob("*.log"):
+        assert token not in log.read_text(errors="replace"), f"the token is in {log.name}"

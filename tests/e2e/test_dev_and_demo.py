@@ -1,0 +1,98 @@
+"""The user's first commands, as a user runs them: `sealed demo` on a machine
+with no stack running, and `sealed dev` started twice then stopped with Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from sealed.devstack import find_running
+from sealed.ports import free_ports
+
+
+@pytest.fixture
+def fresh_env(tmp_path: Path) -> dict[str, str]:
+    temporal, ui, vault, tickets = free_ports(4)
+    return {
+        **os.environ,
+        "SEALED_DATA_DIR": str(tmp_path / "data"),
+        "SEALED_TEMPORAL_ADDRESS": f"127.0.0.1:{temporal}",
+        "SEALED_TEMPORAL_UI_URL": f"http://127.0.0.1:{ui}",
+        "SEALED_VAULT_ADDR": f"http://127.0.0.1:{vault}",
+        "SEALED_TICKETS_URL": f"http://127.0.0.1:{tickets}",
+    }
+
+
+def sealed(*args: str, env: dict[str, str], timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sealed", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def pids_alive(pids: list[int]) -> list[int]:
+    alive = []
+    for pid in pids:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            continue
+        alive.append(pid)
+    return alive
+
+
+def test_demo_starts_the_stack_runs_the_mission_and_cleans_up(fresh_env):
+    done = sealed("demo", "--yes", "--exit", env=fresh_env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    assert "starting the embedded stack" in out
+    assert "model: Let me look at the queue. -> tickets.list({})" in out
+    assert "tickets.comment" in out
+    assert "completed (6 turns, 5 tool calls)" in out
+    ui = fresh_env["SEALED_TEMPORAL_UI_URL"]
+    assert f"Web UI: {ui}/namespaces/default/workflows/mission-ticket-triage-" in out
+    assert find_running(Path(fresh_env["SEALED_DATA_DIR"])) is None
+
+
+def test_dev_twice_then_ctrl_c_stops_every_server(fresh_env):
+    dev = subprocess.Popen(
+        [sys.executable, "-m", "sealed", "dev"],
+        env=fresh_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        data_dir = Path(fresh_env["SEALED_DATA_DIR"])
+        deadline = time.monotonic() + 120
+        while (info := find_running(data_dir)) is None or "worker" not in info.pids:
+            assert dev.poll() is None, dev.stdout.read() if dev.stdout else ""
+            assert time.monotonic() < deadline, "the stack did not come up"
+            time.sleep(0.2)
+
+        second = sealed("dev", env=fresh_env, timeout=60)
+        assert second.returncode == 0
+        assert "already running" in second.stdout
+        assert fresh_env["SEALED_TEMPORAL_ADDRESS"] in second.stdout
+
+        dev.send_signal(signal.SIGINT)
+        assert dev.wait(timeout=60) == 0
+        output = dev.stdout.read() if dev.stdout else ""
+        assert "embedded stack up" in output and "stopping the stack" in output
+        time.sleep(0.5)
+        assert pids_alive(list(info.pids.values())) == []
+        assert find_running(data_dir) is None
+    finally:
+        if dev.poll() is None:
+            dev.kill()
+            dev.wait()
