@@ -14,7 +14,14 @@ from collections.abc import Iterator
 from typing import Any
 
 from sealed.llm.base import ModelConfigError, register_provider
-from sealed.models import Message, ModelTurnInput, ModelTurnOutput, ToolCall, ToolInfo
+from sealed.models import (
+    Message,
+    ModelTurnInput,
+    ModelTurnOutput,
+    ScriptedTurn,
+    ToolCall,
+    ToolInfo,
+)
 
 _PLANTED = re.compile(
     r"call (?:the )?tool [`'\"]?([a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)*)[`'\"]? with ", re.I
@@ -57,6 +64,20 @@ def planted_calls(text: str) -> list[tuple[str, dict[str, Any]]]:
     return found
 
 
+def script_reply(step: ScriptedTurn, turn: int) -> ModelTurnOutput:
+    """A script step as the reply of model turn `turn` (its call ids are unique
+    per turn and the same on every retry)."""
+    if step.final is not None:
+        return ModelTurnOutput(content=step.final)
+    return ModelTurnOutput(
+        content=step.say,
+        tool_calls=[
+            ToolCall(id=f"call-{turn}-{i}", name=c.name, arguments=c.arguments)
+            for i, c in enumerate(step.tool_calls)
+        ],
+    )
+
+
 def _trailing_tool_outputs(conversation: list[Message]) -> list[Message]:
     tail: list[Message] = []
     for message in reversed(conversation):
@@ -94,16 +115,7 @@ class ScriptedProvider:
         if position >= len(script.turns):
             # Out of script: answer rather than fail, as a real model would.
             return ModelTurnOutput(content="I have nothing more to do.")
-        turn = script.turns[position]
-        if turn.final is not None:
-            return ModelTurnOutput(content=turn.final)
-        return ModelTurnOutput(
-            content=turn.say,
-            tool_calls=[
-                ToolCall(id=f"call-{request.turn}-{i}", name=c.name, arguments=c.arguments)
-                for i, c in enumerate(turn.tool_calls)
-            ],
-        )
+        return script_reply(script.turns[position], request.turn)
 
 
 register_provider("scripted", ScriptedProvider)

@@ -29,7 +29,9 @@ def fresh_env(tmp_path: Path) -> dict[str, str]:
     }
 
 
-def sealed(*args: str, env: dict[str, str], timeout: float = 180) -> subprocess.CompletedProcess[str]:
+def sealed(
+    *args: str, env: dict[str, str], timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "sealed", *args],
         env=env,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from sealed.llm.base import ModelConfigError
-from sealed.llm.scripted import ScriptedProvider, planted_calls
+from sealed.llm.scripted import ScriptedProvider, planted_calls, script_reply
 from sealed.models import (
     Message,
     ModelScript,
@@ -209,16 +209,7 @@ def _demo_model(*, gullible: bool) -> ModelSpec:
 def _script_turn(model: ModelSpec, position: int, *, turn: int) -> ModelTurnOutput:
     """What the script says at a position, as the provider should answer it in a turn."""
     assert model.script is not None
-    step = model.script.turns[position]
-    if step.final is not None:
-        return ModelTurnOutput(content=step.final)
-    return ModelTurnOutput(
-        content=step.say,
-        tool_calls=[
-            ToolCall(id=f"call-{turn}-{i}", name=c.name, arguments=c.arguments)
-            for i, c in enumerate(step.tool_calls)
-        ],
-    )
+    return script_reply(model.script.turns[position], turn)
 
 
 async def test_gullible_model_obeys_the_planted_call_then_resumes_the_script() -> None:
