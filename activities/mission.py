@@ -1,9 +1,10 @@
 """The mission's activities: one model turn, one tool call. The only place
-where the model, the tools and the secret backends are touched."""
+where the model, the tools and the credential backends are touched."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 
 import structlog
 from pydantic import ValidationError
@@ -11,9 +12,10 @@ from temporalio import activity
 
 from activities.heartbeat import heartbeating
 from sealed.contract import MODEL_TURN, RUN_TOOL
-from sealed.identity.backend import SecretBackend, SecretValue
+from sealed.identity.broker import CredentialBroker, CredentialRefused
 from sealed.llm import get_provider
 from sealed.models import ModelTurnInput, ModelTurnOutput, ToolCallInput, ToolCallResult
+from sealed.profiles import ProfileSource
 from sealed.tools.registry import ToolContext, ToolDef, ToolError
 
 log = structlog.get_logger("sealed.activities")
@@ -28,9 +30,24 @@ def _tool_error(request: ToolCallInput, message: str) -> ToolCallResult:
     )
 
 
+def _credential_ttl(request: ToolCallInput) -> timedelta:
+    """As long as this attempt may run, and never past the mission's deadline."""
+    ttl = activity.info().start_to_close_timeout or timedelta(minutes=5)
+    if request.mission_deadline is not None:
+        ttl = min(ttl, request.mission_deadline - datetime.now(UTC))
+    return max(ttl, timedelta(seconds=1))
+
+
 class MissionActivities:
-    def __init__(self, *, secrets: SecretBackend, tools: Mapping[str, ToolDef]) -> None:
-        self._secrets = secrets
+    def __init__(
+        self,
+        *,
+        profiles: ProfileSource,
+        credentials: CredentialBroker,
+        tools: Mapping[str, ToolDef],
+    ) -> None:
+        self._profiles = profiles
+        self._credentials = credentials
         self._tools = tools
 
     @activity.defn(name=MODEL_TURN)
@@ -52,6 +69,11 @@ class MissionActivities:
     @activity.defn(name=RUN_TOOL)
     async def run_tool(self, request: ToolCallInput) -> ToolCallResult:
         call = request.call
+        # Fails closed: a revoked or unknown profile ends the mission, a backend
+        # that cannot say raises and the attempt is retried; the tool never runs.
+        profile = await self._profiles.for_call(request.profile, request.mission_id)
+        if call.name not in profile.tools:
+            return _tool_error(request, f"profile '{profile.name}' does not allow '{call.name}'")
         tool = self._tools.get(call.name)
         if tool is None:
             return _tool_error(request, f"unknown tool '{call.name}'")
@@ -62,20 +84,6 @@ class MissionActivities:
                 f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in exc.errors()
             )
             return _tool_error(request, f"invalid arguments for '{call.name}': {problems}")
-        # Resolved now, inside this attempt, and dropped when it ends. A backend
-        # that cannot answer raises: the tool does not run (fail closed).
-        secrets: dict[str, SecretValue] = {
-            name: await self._secrets.read(
-                name, mission_id=request.mission_id, profile=request.profile
-            )
-            for name in tool.secrets
-        }
-        context = ToolContext(
-            mission_id=request.mission_id,
-            call_id=call.id,
-            idempotency_key=request.idempotency_key,
-            secrets=secrets,
-        )
         bound = log.bind(
             mission_id=request.mission_id,
             tool=call.name,
@@ -83,8 +91,25 @@ class MissionActivities:
             attempt=activity.info().attempt,
         )
         try:
-            async with heartbeating():
-                output = await tool.fn(context, args)
+            async with self._credentials.credentials(
+                profile=profile,
+                tool=tool.name,
+                secrets=tool.secrets,
+                mission_id=request.mission_id,
+                call_id=call.id,
+                ttl=_credential_ttl(request),
+            ) as secrets:
+                context = ToolContext(
+                    mission_id=request.mission_id,
+                    call_id=call.id,
+                    idempotency_key=request.idempotency_key,
+                    secrets=secrets,
+                )
+                async with heartbeating():
+                    output = await tool.fn(context, args)
+        except CredentialRefused as exc:
+            bound.info("tool call", outcome="refused")
+            return _tool_error(request, str(exc))
         except ToolError as exc:
             bound.info("tool call", outcome="tool_error")
             return _tool_error(request, str(exc))

@@ -30,11 +30,38 @@ class Settings(BaseSettings):
     temporal_ui_url: str = "http://127.0.0.1:8233"
     task_queue: str = TASK_QUEUE
     vault_addr: str = "http://127.0.0.1:8200"
-    # Only the dev stack's root token: provisioning, never handed to a mission.
+    # An operator's token for `sealed profiles`/`sealed revoke` (the dev stack's
+    # root token when unset); never used by a worker, never handed to a mission.
     vault_token: str | None = None
+    # The worker's AppRole (the dev stack's files in data_dir when unset).
+    vault_role_id: str | None = None
+    vault_secret_id: str | None = None
+    audit_log: Path | None = Field(default=None, description="default: data_dir/audit.log")
     tickets_url: str = "http://127.0.0.1:8765"
     tool_modules: list[str] = Field(default_factory=lambda: list(DEFAULT_TOOL_MODULES))
     log_format: str = Field(default="auto", pattern="^(auto|json|console)$")
+
+    def audit_path(self) -> Path:
+        return self.audit_log or self.data_dir / "audit.log"
+
+    def _dev_file(self, setting: str, name: str) -> str:
+        path = self.data_dir / name
+        try:
+            return path.read_text().strip()
+        except FileNotFoundError:
+            raise SystemExit(
+                f"no {setting}: set SEALED_{setting.upper()} or start the dev stack "
+                f"({path} missing)"
+            ) from None
+
+    def worker_approle(self) -> tuple[str, str]:
+        return (
+            self.vault_role_id or self._dev_file("vault_role_id", "worker-role-id"),
+            self.vault_secret_id or self._dev_file("vault_secret_id", "worker-secret-id"),
+        )
+
+    def operator_token(self) -> str:
+        return self.vault_token or self._dev_file("vault_token", "vault-root-token")
 
     @classmethod
     def settings_customise_sources(

@@ -18,4 +18,4 @@ SEARCH_ATTRIBUTES = (SA_MISSION, SA_PROFILE, SA_STATUS)
 
 # Error types that retrying cannot fix: the activity fails at once.
 NON_RETRYABLE_MODEL_ERRORS = ["ModelConfigError"]
-NON_RETRYABLE_TOOL_ERRORS = ["ToolConfigError"]
+NON_RETRYABLE_TOOL_ERRORS = ["ToolConfigError", "ProfileNotAllowed"]

@@ -1,6 +1,8 @@
 """The embedded stack: a real Temporal dev server (SQLite in the data
-directory, Web UI on), a real OpenBao dev server, the demo's ticket service and
-a worker, each a child process, started in order and stopped in reverse.
+directory, Web UI on), a real OpenBao server (raft storage in the data
+directory, its file audit device declared in its config), the demo's ticket
+service and a worker, each a child process, started in order and stopped in
+reverse.
 
 A second `sealed dev` on the same data directory finds the running stack (its
 `stack.json`) instead of clashing on ports."""
@@ -25,11 +27,12 @@ import hvac
 from pydantic import BaseModel
 
 from sealed.binaries import executable, openbao
-from sealed.identity.vault import KV_MOUNT, KV_PREFIX, VaultKV
+from sealed.identity.vault_admin import VaultAdmin
+from sealed.profiles import load_profile
 from sealed.search_attributes import register_search_attributes
 
-WORKER_POLICY = "sealed-worker"
 _PR_SET_PDEATHSIG = 1
+EXAMPLE_PROFILES = Path(__file__).resolve().parents[1] / "examples" / "profiles"
 
 
 class StackError(RuntimeError):
@@ -127,7 +130,8 @@ class DevStack:
     def start(self) -> StackInfo:
         if find_running(self.data_dir) is not None:
             raise StackError(f"a stack is already running on {self.data_dir}")
-        busy = [f"{name}={port}" for name, port in self.ports if _port_open(port)]
+        wanted = [*self.ports, ("vault cluster", self.ports.vault + 1)]
+        busy = [f"{name}={port}" for name, port in wanted if _port_open(port)]
         if busy:
             raise StackError(f"ports in use by another program: {', '.join(busy)}")
         (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
@@ -238,36 +242,58 @@ class DevStack:
             self.say(f"registered search attributes: {', '.join(added)}")
 
     def _start_vault(self) -> None:
-        root = _secret_file(self.data_dir / "vault-root-token")
-        self._spawn(
-            "openbao",
-            [
-                str(openbao()),
-                "server",
-                "-dev",
-                f"-dev-root-token-id={root}",
-                f"-dev-listen-address=127.0.0.1:{self.ports.vault}",
-            ],
-            env={"BAO_LOG_LEVEL": "warn", "HOME": str(self.data_dir)},
+        storage = self.data_dir / "openbao"
+        storage.mkdir(exist_ok=True, mode=0o700)
+        config = self.data_dir / "openbao.hcl"
+        config.write_text(
+            _OPENBAO_CONFIG.format(
+                storage=storage,
+                port=self.ports.vault,
+                cluster_port=self.ports.vault + 1,  # raft's own listener, by convention
+                audit=self.data_dir / "logs" / "openbao-audit.log",
+            )
         )
+        self._spawn("openbao", [str(openbao()), "server", f"-config={config}"])
         addr = f"http://127.0.0.1:{self.ports.vault}"
-        self._wait("openbao", lambda: httpx.get(f"{addr}/v1/sys/health").status_code == 200)
-        self._provision_vault(addr, root)
-
-    def _provision_vault(self, addr: str, root: str) -> None:
-        """The dev server keeps nothing across restarts: provision it each start.
-        The worker gets its own token, able to read mission secrets and no more."""
-        tickets_token = _secret_file(self.data_dir / "tickets-token")
-        VaultKV(addr, root).write("tickets_token", tickets_token)
-        client = hvac.Client(url=addr, token=root)
-        client.sys.create_or_update_policy(
-            name=WORKER_POLICY,
-            policy=f'path "{KV_MOUNT}/data/{KV_PREFIX}/*" {{ capabilities = ["read"] }}\n',
+        # 501: not initialised yet, 503: sealed: both mean it is listening.
+        self._wait(
+            "openbao", lambda: httpx.get(f"{addr}/v1/sys/health").status_code in (200, 501, 503)
         )
-        token = client.auth.token.create(policies=[WORKER_POLICY], ttl="168h", renewable=True)
-        path = self.data_dir / "worker-token"
-        path.write_text(token["auth"]["client_token"])
-        path.chmod(0o600)
+        root = self._unseal(addr)
+        self._wait("openbao", lambda: httpx.get(f"{addr}/v1/sys/health").status_code == 200)
+        self._provision_vault(VaultAdmin(addr, root))
+
+    def _unseal(self, addr: str) -> str:
+        """Initialise on first start (one key share: a local dev server), unseal
+        on every start. The key and root token stay in the data directory, 0600."""
+        client = hvac.Client(url=addr)
+        key_file = self.data_dir / "vault-unseal-key"
+        root_file = self.data_dir / "vault-root-token"
+        if not client.sys.is_initialized():
+            keys = client.sys.initialize(secret_shares=1, secret_threshold=1)
+            for path, value in (
+                (key_file, keys["keys_base64"][0]),
+                (root_file, keys["root_token"]),
+            ):
+                path.write_text(value)
+                path.chmod(0o600)
+        client.sys.submit_unseal_key(key_file.read_text().strip())
+        return root_file.read_text().strip()
+
+    def _provision_vault(self, admin: VaultAdmin) -> None:
+        """Idempotent, every start: the KV engine, the worker's AppRole (a new
+        secret id each start), the demo's ticket token and example profiles."""
+        admin.ensure_kv()
+        role_id, secret_id = admin.provision_worker()
+        for name, value in (("worker-role-id", role_id), ("worker-secret-id", secret_id)):
+            path = self.data_dir / name
+            path.write_text(value)
+            path.chmod(0o600)
+        admin.put_secret("tickets_token", _secret_file(self.data_dir / "tickets-token"))
+        for path in sorted(EXAMPLE_PROFILES.glob("*.yaml")):
+            profile = load_profile(path)
+            if admin.revocation("profile", profile.name) is None:
+                admin.apply_profile(profile)
 
     def _start_tickets(self) -> None:
         self._spawn(
@@ -285,6 +311,28 @@ class DevStack:
         )
         url = f"http://127.0.0.1:{self.ports.tickets}/healthz"
         self._wait("tickets", lambda: httpx.get(url).status_code == 200)
+
+
+_OPENBAO_CONFIG = """
+storage "raft" {{
+  path = "{storage}"
+  node_id = "sealed-dev"
+  performance_multiplier = 1
+}}
+listener "tcp" {{
+  address = "127.0.0.1:{port}"
+  cluster_address = "127.0.0.1:{cluster_port}"
+  tls_disable = true
+}}
+audit "file" "sealed" {{
+  options {{
+    file_path = "{audit}"
+  }}
+}}
+api_addr = "http://127.0.0.1:{port}"
+cluster_addr = "http://127.0.0.1:{cluster_port}"
+log_level = "warn"
+"""
 
 
 async def _register(address: str) -> list[str]:

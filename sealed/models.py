@@ -4,7 +4,7 @@ activity, CLI or file boundary is one of these pydantic models."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -194,6 +194,9 @@ class ToolCallInput(Strict):
     mission_id: str
     profile: str
     call: ToolCall
+    mission_deadline: datetime | None = Field(
+        default=None, description="no credential of the call outlives the mission"
+    )
 
     @property
     def idempotency_key(self) -> str:

@@ -1,26 +1,30 @@
-"""Load a mission spec from YAML, with errors that name the file, the field
-and what was expected, so that nothing malformed is ever submitted."""
+"""Load mission specs and agent profiles from YAML, with errors that name the
+file, the field and what was expected, so that nothing malformed is ever
+submitted or registered."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from sealed.models import MissionSpec
 
 
 class SpecError(ValueError):
-    """A mission file that cannot be submitted; the message is for humans."""
+    """A file that cannot be used; the message is for humans."""
 
-    def __init__(self, path: Path, problems: list[str]) -> None:
+    def __init__(self, path: Path, problems: list[str], what: str = "mission spec") -> None:
         self.path = path
         self.problems = problems
         lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"{path}: invalid mission spec\n{lines}")
+        super().__init__(f"{path}: invalid {what}\n{lines}")
+
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class _Loader(yaml.SafeLoader):
@@ -85,14 +89,18 @@ def _inline_script(data: dict[str, Any], path: Path) -> None:
     model["script"] = script
 
 
-def parse_mission(data: Any, path: Path) -> MissionSpec:
+def _mapping(data: Any, path: Path, what: str) -> dict[str, Any]:
     if data is None:
-        raise SpecError(path, ["the file is empty: expected a mission mapping"])
+        raise SpecError(path, [f"the file is empty: expected a {what}"], what)
     if not isinstance(data, dict):
-        raise SpecError(path, [f"expected a mapping at the top level, got {type(data).__name__}"])
-    _inline_script(data, path)
+        got = type(data).__name__
+        raise SpecError(path, [f"expected a mapping at the top level, got {got}"], what)
+    return data
+
+
+def validate_document(model: type[M], data: dict[str, Any], path: Path, what: str) -> M:
     try:
-        return MissionSpec.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
@@ -102,9 +110,21 @@ def parse_mission(data: Any, path: Path) -> MissionSpec:
                 continue
             msg = err["msg"].removeprefix("Value error, ")
             problems.append(f"{_field(err['loc'])}: {msg}{got}")
-        raise SpecError(path, problems) from exc
+        raise SpecError(path, problems, what) from exc
+
+
+def parse_mission(data: Any, path: Path) -> MissionSpec:
+    mapping = _mapping(data, path, "mission spec")
+    _inline_script(mapping, path)
+    return validate_document(MissionSpec, mapping, path, "mission spec")
 
 
 def load_mission(path: str | Path) -> MissionSpec:
     path = Path(path)
     return parse_mission(_read_yaml(path), path)
+
+
+def load_document(model: type[M], path: str | Path, what: str) -> M:
+    """A YAML file holding one `model` (e.g. an agent profile)."""
+    path = Path(path)
+    return validate_document(model, _mapping(_read_yaml(path), path, what), path, what)

@@ -10,10 +10,14 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.mission import MissionActivities
+from sealed.audit import AuditLog
 from sealed.config import Settings
-from sealed.identity.backend import SecretBackend
-from sealed.identity.vault import VaultKV
+from sealed.identity.backend import CredentialBackend
+from sealed.identity.broker import CredentialBroker
+from sealed.identity.vault import VaultBackend, VaultWorker
+from sealed.identity.vault_profiles import VaultProfiles
 from sealed.logging import configure_logging
+from sealed.profiles import ProfileSource
 from sealed.tools.registry import ToolDef, load_tool_modules
 from workers.client import connect
 from workflows.mission import MissionWorkflow
@@ -21,28 +25,26 @@ from workflows.mission import MissionWorkflow
 log = structlog.get_logger("sealed.worker")
 
 
-def worker_token(settings: Settings) -> str:
-    """The worker's own, read-only backend token (the dev stack provisions it)."""
-    if settings.vault_token:
-        return settings.vault_token
-    path = settings.data_dir / "worker-token"
-    try:
-        return path.read_text().strip()
-    except FileNotFoundError:
-        raise SystemExit(
-            f"no backend token: set SEALED_VAULT_TOKEN or start the dev stack ({path} missing)"
-        ) from None
+def vault_identity(settings: Settings) -> tuple[ProfileSource, CredentialBroker]:
+    """The worker's own AppRole identity, the profiles it reads with it, and the
+    broker that mints every tool call's credentials."""
+    vault = VaultWorker(settings.vault_addr, *settings.worker_approle())
+    backend = VaultBackend(vault)
+    backends: dict[str, CredentialBackend] = dict.fromkeys(VaultBackend.kinds, backend)
+    return VaultProfiles(vault), CredentialBroker(backends, AuditLog(settings.audit_path()))
 
 
 def build_worker(
     client: Client,
     settings: Settings,
     *,
-    secrets: SecretBackend | None = None,
+    identity: tuple[ProfileSource, CredentialBroker] | None = None,
     tools: Mapping[str, ToolDef] | None = None,
 ) -> Worker:
+    profiles, credentials = identity or vault_identity(settings)
     activities = MissionActivities(
-        secrets=secrets or VaultKV(settings.vault_addr, worker_token(settings)),
+        profiles=profiles,
+        credentials=credentials,
         tools=tools if tools is not None else load_tool_modules(settings.tool_modules),
     )
     return Worker(

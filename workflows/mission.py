@@ -211,7 +211,11 @@ class MissionWorkflow:
         result: ToolCallResult = await workflow.execute_activity(
             RUN_TOOL,
             ToolCallInput(
-                mission_id=self._input.mission_id, profile=self._input.spec.profile, call=call
+                mission_id=self._input.mission_id,
+                profile=self._input.spec.profile,
+                call=call,
+                mission_deadline=workflow.info().workflow_start_time
+                + self._input.spec.limits.deadline,
             ),
             result_type=ToolCallResult,
             start_to_close_timeout=timedelta(minutes=5),

@@ -1,5 +1,21 @@
-"""Where secrets come from: the SecretBackend protocol and its implementations."""
+"""Where credentials come from: the CredentialBackend protocol and its implementations."""
 
-from sealed.identity.backend import SecretBackend, SecretUnavailable, SecretValue
+from sealed.identity.backend import (
+    Credential,
+    CredentialBackend,
+    CredentialRequest,
+    Lease,
+    SecretSpec,
+    SecretUnavailable,
+    SecretValue,
+)
 
-__all__ = ["SecretBackend", "SecretUnavailable", "SecretValue"]
+__all__ = [
+    "Credential",
+    "CredentialBackend",
+    "CredentialRequest",
+    "Lease",
+    "SecretSpec",
+    "SecretUnavailable",
+    "SecretValue",
+]

@@ -1,9 +1,15 @@
-"""The SecretBackend protocol. A secret is resolved inside the activity attempt
-that uses it and handed to the tool as a SecretValue, whose repr never shows it."""
+"""The credential protocol. A credential is issued inside the tool activity
+attempt that uses it, for one mission and one tool call, handed to the tool as
+a SecretValue (whose repr never shows it), and revoked when the call ends.
+Only its Lease (names, ids, accessors: never a value) leaves the activity."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class SecretUnavailable(Exception):
@@ -29,5 +35,59 @@ class SecretValue:
     __str__ = __repr__
 
 
-class SecretBackend(Protocol):
-    async def read(self, name: str, *, mission_id: str, profile: str) -> SecretValue: ...
+class SecretSpec(BaseModel):
+    """Where a named secret comes from, as a profile declares it: the backend
+    (`vault-kv`, `aws-secrets-manager`, `aws-sts`, `agentcore-api-key`,
+    `agentcore-oauth2`), a backend-specific reference (a KV path, a secret id,
+    a role ARN, a credential provider name) and backend-specific options."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    backend: str
+    ref: str
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class CredentialRequest(BaseModel):
+    """One credential for one tool call of one mission."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mission_id: str
+    profile: str
+    tool: str
+    call_id: str
+    secret: str
+    spec: SecretSpec
+    ttl: timedelta = Field(default=timedelta(minutes=5), gt=timedelta(0))
+
+
+class Lease(BaseModel):
+    """What may be recorded about an issued credential: never its value."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    backend: str
+    secret: str
+    lease_id: str = Field(description="lease id, token accessor, or session name")
+    expires_at: datetime | None = None
+    renewable: bool = False
+
+
+@dataclass(frozen=True)
+class Credential:
+    value: SecretValue
+    lease: Lease
+
+
+class CredentialBackend(Protocol):
+    """A source of just-in-time credentials. `issue` raises SecretUnavailable
+    when it cannot or will not answer (fail closed)."""
+
+    name: str
+
+    async def issue(self, request: CredentialRequest) -> Credential: ...
+
+    async def renew(self, lease: Lease, ttl: timedelta) -> Lease: ...
+
+    async def revoke(self, lease: Lease) -> None: ...

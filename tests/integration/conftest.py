@@ -16,7 +16,9 @@ from temporalio.worker import Worker
 
 from sealed.config import DEFAULT_TOOL_MODULES, Settings
 from sealed.devstack import DevStack, Ports, StackInfo
+from sealed.identity.vault_admin import VaultAdmin
 from sealed.ports import free_ports
+from sealed.profiles import load_profile
 from workers.client import connect
 from workers.worker import build_worker
 
@@ -29,9 +31,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackInfo]:
     temporal, ui, vault, tickets = free_ports(4)
     ports = Ports(temporal=temporal, ui=ui, vault=vault, tickets=tickets)
     with DevStack(data_dir, ports, worker=False, say=lambda _: None) as info:
+        admin = VaultAdmin(info.vault_addr, (data_dir / "vault-root-token").read_text())
+        admin.apply_profile(load_profile(TESTER_PROFILE))
         yield info
 
 
+TESTER_PROFILE = Path(__file__).parents[1] / "data" / "profiles" / "tester.yaml"
 TOOL_MODULES = [*DEFAULT_TOOL_MODULES, "tests.slow_tools"]
 
 

@@ -52,6 +52,7 @@ async def test_abort_cancels_a_running_mission(client: Client, worker, stack_env
     spec = yaml.safe_load(DEMO_MISSION.read_text())
     spec.update(
         name="stalling",
+        profile="tester",
         tools=["test.stall"],
         model={
             "provider": "scripted",

@@ -52,7 +52,7 @@ async def test_sigkilled_worker_mission_completes_with_side_effect_applied_once(
     spec = MissionSpec.model_validate(
         {
             "name": "durability",
-            "profile": "support-agent",
+            "profile": "tester",
             "goal": "comment once",
             "tools": ["test.comment_then_stall"],
             "model": {

@@ -11,9 +11,10 @@ from pydantic import BaseModel
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from sealed.audit import AuditLog
 from sealed.config import Settings
 from sealed.contract import WORKFLOW_NAME
-from sealed.identity.backend import SecretUnavailable, SecretValue
+from sealed.identity.broker import CredentialBroker
 from sealed.models import (
     AbortRequest,
     MissionInput,
@@ -21,7 +22,9 @@ from sealed.models import (
     MissionSpec,
     MissionStatus,
 )
+from sealed.profiles import Profile
 from sealed.tools.registry import REGISTRY, ToolContext, ToolError, tool
+from tests.fakes import DictBackend, StaticProfiles
 from workers.worker import build_worker
 
 
@@ -65,14 +68,27 @@ async def uses_secret(ctx: ToolContext, args: EchoArgs) -> str:
     return f"{args.text}:{len(ctx.secret('api_key').reveal())}"
 
 
-class DictSecrets:
-    def __init__(self, values: dict[str, str]) -> None:
-        self.values = values
+TESTER = Profile.model_validate(
+    {
+        "name": "tester",
+        "tools": {
+            "test.echo": {},
+            "test.fails": {},
+            "test.sleep": {},
+            "test.nope": {},
+            "test.secret": {"secrets": ["api_key"]},
+        },
+        "secrets": {"api_key": {"backend": "dict", "ref": "api_key"}},
+    }
+)
 
-    async def read(self, name: str, *, mission_id: str, profile: str) -> SecretValue:
-        if name not in self.values:
-            raise SecretUnavailable(name)
-        return SecretValue(name, self.values[name])
+
+def identity(
+    tmp_path, values: dict[str, str]
+) -> tuple[StaticProfiles, CredentialBroker, DictBackend]:
+    backend = DictBackend(values)
+    broker = CredentialBroker({"dict": backend}, AuditLog(tmp_path / "audit.log"))
+    return StaticProfiles(TESTER), broker, backend
 
 
 def spec(turns: list[dict[str, Any]], **overrides: Any) -> MissionSpec:
@@ -105,13 +121,11 @@ TASK_QUEUE = "unit-missions"
 
 
 @pytest.fixture
-async def worker(time_skipping_env: WorkflowEnvironment):
+async def worker(time_skipping_env: WorkflowEnvironment, tmp_path):
     settings = Settings(task_queue=TASK_QUEUE)
+    profiles, broker, _ = identity(tmp_path, {"api_key": "s3cr3t-value"})
     w = build_worker(
-        time_skipping_env.client,
-        settings,
-        secrets=DictSecrets({"api_key": "s3cr3t-value"}),
-        tools=TEST_TOOLS,
+        time_skipping_env.client, settings, identity=(profiles, broker), tools=TEST_TOOLS
     )
     async with w:
         yield w
@@ -200,9 +214,12 @@ async def test_max_tool_calls_ends_as_limit_exceeded(time_skipping_env, worker):
     assert result.tool_calls == 2
 
 
-async def test_unreachable_secret_backend_fails_closed(time_skipping_env):
+async def test_unreachable_secret_backend_fails_closed(time_skipping_env, tmp_path):
     settings = Settings(task_queue=TASK_QUEUE)
-    w = build_worker(time_skipping_env.client, settings, secrets=DictSecrets({}), tools=TEST_TOOLS)
+    profiles, broker, _ = identity(tmp_path, {})
+    w = build_worker(
+        time_skipping_env.client, settings, identity=(profiles, broker), tools=TEST_TOOLS
+    )
     async with w:
         handle = await start(
             time_skipping_env,

@@ -160,7 +160,7 @@ def test_empty_mission_file(tmp_path: Path) -> None:
     path.write_text("# nothing here\n", encoding="utf-8")
     with pytest.raises(SpecError) as info:
         load_mission(path)
-    assert info.value.problems == ["the file is empty: expected a mission mapping"]
+    assert info.value.problems == ["the file is empty: expected a mission spec"]
 
 
 def test_script_file_that_is_not_a_mapping(tmp_path: Path) -> None:

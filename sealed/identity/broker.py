@@ -1,0 +1,133 @@
+"""The credential broker: the one path from a tool call to its secrets.
+
+Inside the tool activity attempt, for one call: refuse what the profile does
+not grant the tool (before any backend call), issue each granted secret from
+its backend, hand the tool SecretValues, and revoke every one of them when the
+call ends, whatever the outcome. Every step is an audit event (never a value)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Mapping
+from datetime import timedelta
+
+import structlog
+
+from sealed.audit import AuditEvent, AuditKind, AuditLog
+from sealed.identity.backend import (
+    Credential,
+    CredentialBackend,
+    CredentialRequest,
+    SecretSpec,
+    SecretUnavailable,
+    SecretValue,
+)
+from sealed.profiles import Profile
+
+log = structlog.get_logger("sealed.credentials")
+
+# Stands for a secret the profile never declared: refused before any backend.
+_UNDECLARED = SecretSpec(backend="undeclared", ref="-")
+
+
+class CredentialRefused(Exception):
+    """The profile does not grant this tool a secret it asked for: the tool does
+    not run, and the model is told so."""
+
+
+class CredentialBroker:
+    def __init__(self, backends: Mapping[str, CredentialBackend], audit: AuditLog) -> None:
+        self._backends = backends
+        self._audit = audit
+
+    async def _record(
+        self, kind: AuditKind, request: CredentialRequest, **fields: str | None
+    ) -> None:
+        event = AuditEvent(
+            kind=kind,
+            mission_id=request.mission_id,
+            profile=request.profile,
+            tool=request.tool,
+            secret=request.secret,
+            **fields,
+        )
+        await asyncio.to_thread(self._audit.record, event)
+
+    @contextlib.asynccontextmanager
+    async def credentials(
+        self,
+        *,
+        profile: Profile,
+        tool: str,
+        secrets: tuple[str, ...],
+        mission_id: str,
+        call_id: str,
+        ttl: timedelta,
+    ) -> AsyncIterator[dict[str, SecretValue]]:
+        requests = [
+            CredentialRequest(
+                mission_id=mission_id,
+                profile=profile.name,
+                tool=tool,
+                call_id=call_id,
+                secret=name,
+                spec=profile.secrets.get(name, _UNDECLARED),
+                ttl=ttl,
+            )
+            for name in secrets
+        ]
+        refused = [r for r in requests if r.secret not in profile.granted(tool)]
+        for request in refused:
+            await self._record(
+                "credential.refused",
+                request,
+                outcome="refused",
+                reason=f"profile '{profile.name}' does not grant it to '{tool}'",
+            )
+        if refused:
+            names = ", ".join(r.secret for r in refused)
+            raise CredentialRefused(
+                f"profile '{profile.name}' does not grant '{tool}' the secret(s): {names}"
+            )
+
+        issued: list[tuple[CredentialRequest, CredentialBackend, Credential]] = []
+        outcome = "error"
+        try:
+            for request in requests:
+                backend = self._backends.get(request.spec.backend)
+                if backend is None:
+                    raise SecretUnavailable(
+                        f"secret '{request.secret}': no backend '{request.spec.backend}' "
+                        "is configured on this worker"
+                    )
+                try:
+                    credential = await backend.issue(request)
+                except SecretUnavailable as exc:
+                    await self._record(
+                        "credential.refused", request, outcome="error", reason=str(exc)
+                    )
+                    raise
+                issued.append((request, backend, credential))
+                await self._record("credential.issued", request, lease_id=credential.lease.lease_id)
+            yield {r.secret: c.value for r, _, c in issued}
+            outcome = "ok"
+        finally:
+            for request, backend, credential in reversed(issued):
+                lease = credential.lease.lease_id
+                await self._record("credential.used", request, lease_id=lease, outcome=outcome)
+                try:
+                    await asyncio.shield(backend.revoke(credential.lease))
+                except Exception as exc:  # its TTL still ends it; say so loudly
+                    log.error(
+                        "revoke failed", secret=request.secret, lease_id=lease, error=str(exc)
+                    )
+                    await self._record(
+                        "credential.revoked",
+                        request,
+                        lease_id=lease,
+                        outcome="error",
+                        reason=str(exc),
+                    )
+                else:
+                    await self._record("credential.revoked", request, lease_id=lease)

@@ -1,0 +1,53 @@
+"""In-memory stand-ins for unit tests. Every real backend has its own test
+against its real server (tests/integration)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sealed.identity.backend import (
+    Credential,
+    CredentialRequest,
+    Lease,
+    SecretUnavailable,
+    SecretValue,
+)
+from sealed.profiles import Profile, ProfileNotAllowed
+
+
+class DictBackend:
+    """Issues values from a dict; records what was issued and revoked."""
+
+    name = "dict"
+
+    def __init__(self, values: dict[str, str]) -> None:
+        self.values = values
+        self.issued: list[Lease] = []
+        self.revoked: list[Lease] = []
+
+    async def issue(self, request: CredentialRequest) -> Credential:
+        if request.spec.ref not in self.values:
+            raise SecretUnavailable(f"secret '{request.secret}': does not exist")
+        lease = Lease(backend="dict", secret=request.secret, lease_id=f"lease-{len(self.issued)}")
+        self.issued.append(lease)
+        return Credential(SecretValue(request.secret, self.values[request.spec.ref]), lease)
+
+    async def renew(self, lease: Lease, ttl: timedelta) -> Lease:
+        return lease
+
+    async def revoke(self, lease: Lease) -> None:
+        self.revoked.append(lease)
+
+
+class StaticProfiles:
+    def __init__(self, *profiles: Profile, revoked: set[str] | None = None) -> None:
+        self.profiles = {p.name: p for p in profiles}
+        self.revoked = revoked or set()
+
+    async def for_call(self, profile: str, mission_id: str) -> Profile:
+        if profile in self.revoked or mission_id in self.revoked:
+            raise ProfileNotAllowed(f"'{profile}' is revoked")
+        try:
+            return self.profiles[profile]
+        except KeyError:
+            raise ProfileNotAllowed(f"profile '{profile}' is not registered") from None
