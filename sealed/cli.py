@@ -3,24 +3,38 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
 import os
 import signal
 import sys
 import time
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from temporalio.client import Client
 
 from sealed import missions
+from sealed.audit import AuditLog
+from sealed.audit_cli import audit_app
 from sealed.config import Settings
 from sealed.devstack import DevStack, Ports, StackError, StackInfo, find_running
+from sealed.identity.aws import AwsSts
+from sealed.identity.vault_admin import ProfileRevoked, RevocationKind, VaultAdmin
 from sealed.logging import configure_logging
 from sealed.models import MissionResult, MissionSpec, MissionStatus
+from sealed.profiles import load_profile
+from sealed.revocations import Revoker, SubmissionRefused, ensure_submittable
 from sealed.spec_loader import SpecError, load_mission
 from workers.client import connect
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+profiles_app = typer.Typer(no_args_is_help=True, help="Agent profiles: identity, tools, grants.")
+revoke_app = typer.Typer(no_args_is_help=True, help="Revoke a profile or one mission.")
+app.add_typer(profiles_app, name="profiles")
+app.add_typer(revoke_app, name="revoke")
+app.add_typer(audit_app, name="audit")
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 DEMO_MISSION = EXAMPLES / "missions" / "triage.yaml"
@@ -127,12 +141,26 @@ def worker() -> None:
     asyncio.run(run_worker(settings))
 
 
-def load_mission_or_exit(file: Path) -> MissionSpec:
-    """Bad input is reported, with file and field, and nothing is submitted."""
+def load_mission_or_exit(file: Path, settings: Settings) -> MissionSpec:
+    """Bad input is reported, with file and field, and nothing is submitted; nor
+    is a mission whose profile is revoked, unknown, or cannot be checked."""
     try:
-        return load_mission(file)
+        spec = load_mission(file)
     except SpecError as exc:
         raise _fail(str(exc), code=2) from exc
+    try:
+        ensure_submittable(_admin(settings), spec)
+    except SubmissionRefused as exc:
+        raise _fail(str(exc), code=3) from exc
+    return spec
+
+
+def _admin(settings: Settings) -> VaultAdmin:
+    return VaultAdmin(settings.vault_addr, settings.operator_token())
+
+
+def _actor() -> str:
+    return os.environ.get("SEALED_ACTOR") or getpass.getuser()
 
 
 def _print_result(result: MissionResult, settings: Settings) -> None:
@@ -155,8 +183,8 @@ def submit(
     wait: Annotated[bool, typer.Option("--wait", help="follow it until it ends")] = False,
 ) -> None:
     """Submit a mission; prints its workflow id."""
-    spec = load_mission_or_exit(file)
     settings = _settings()
+    spec = load_mission_or_exit(file, settings)
 
     async def go() -> MissionResult | None:
         client = await connect(settings)
@@ -235,7 +263,6 @@ def demo(
     mission: Annotated[Path, typer.Option(help="mission spec to run")] = DEMO_MISSION,
 ) -> None:
     """Start the embedded stack if needed, run the demo mission and follow it live."""
-    spec = load_mission_or_exit(mission)
     settings = _settings()
     stack: DevStack | None = None
     if find_running(settings.data_dir) is None:
@@ -246,6 +273,7 @@ def demo(
         _print_stack(info)
         settings = _settings()
     try:
+        spec = load_mission_or_exit(mission, settings)
 
         async def go() -> MissionResult:
             client = await connect(settings)
@@ -263,6 +291,103 @@ def demo(
             stack.stop()
     if result.status != MissionStatus.COMPLETED:
         raise typer.Exit(1)
+
+
+@profiles_app.command("apply")
+def profiles_apply(files: Annotated[list[Path], typer.Argument(help="profile YAML files")]) -> None:
+    """Register profiles: their per-tool policies and token role at the backend."""
+    admin = _admin(_settings())
+    for file in files:
+        try:
+            profile = load_profile(file)
+            policies = admin.apply_profile(profile)
+        except SpecError as exc:
+            raise _fail(str(exc), code=2) from exc
+        except ProfileRevoked as exc:
+            raise _fail(str(exc)) from exc
+        typer.echo(f"{profile.name}: {len(profile.tools)} tools, policies {', '.join(policies)}")
+
+
+@profiles_app.command("show")
+def profiles_show(name: str) -> None:
+    """A registered profile, as the workers see it."""
+    profile = _admin(_settings()).profile(name)
+    if profile is None:
+        raise _fail(f"profile '{name}' is not registered")
+    typer.echo(profile.model_dump_json(indent=2))
+
+
+def _revoker(settings: Settings, client: Client) -> Revoker:
+    from workers.worker import aws_backends
+
+    sts = next(b for b in aws_backends(settings) if isinstance(b, AwsSts))
+    return Revoker(_admin(settings), client, AuditLog(settings.audit_path()), sts)
+
+
+def _revoke(kind: RevocationKind, name: str, reason: str) -> None:
+    settings = _settings()
+
+    async def go() -> None:
+        revoker = _revoker(settings, await connect(settings))
+        if kind == "profile":
+            report = await revoker.revoke_profile(name, reason, _actor())
+        else:
+            report = await revoker.revoke_mission(name, reason, _actor())
+        typer.secho(f"revoked {kind} {name}: {reason}", fg=typer.colors.YELLOW)
+        if report.credentials_killed is not None:
+            typer.echo(f"  credentials killed: {report.credentials_killed}")
+        typer.echo(f"  missions aborted: {len(report.missions_aborted)}")
+        for mission_id in report.missions_aborted:
+            typer.echo(f"    {mission_id}")
+        typer.echo(f"  in {report.seconds:.2f} s")
+
+    asyncio.run(go())
+
+
+@revoke_app.command("profile")
+def revoke_profile(
+    name: str, reason: Annotated[str, typer.Option(help="recorded and audited")] = "revoked"
+) -> None:
+    """Kill every credential of the profile, abort its missions, refuse new ones."""
+    _revoke("profile", name, reason)
+
+
+@revoke_app.command("mission")
+def revoke_mission(
+    mission_id: str, reason: Annotated[str, typer.Option(help="recorded and audited")] = "revoked"
+) -> None:
+    """Abort one mission and kill every credential issued to it."""
+    _revoke("mission", mission_id, reason)
+
+
+@app.command()
+def revocations() -> None:
+    """Revoked profiles and missions."""
+    found = _admin(_settings()).revocations()
+    if not found:
+        typer.echo("no revocations")
+    for r in found:
+        typer.echo(f"{r.kind:8} {r.name:40} {r.at:%F %T}  {r.actor}: {r.reason}")
+
+
+class _Kind(StrEnum):
+    profile = "profile"
+    mission = "mission"
+
+
+@app.command()
+def unrevoke(kind: _Kind, name: str) -> None:
+    """Lift a revocation (audited)."""
+    settings = _settings()
+    which: RevocationKind = "profile" if kind == _Kind.profile else "mission"
+
+    async def go() -> None:
+        lifted = await _revoker(settings, await connect(settings)).unrevoke(which, name, _actor())
+        if lifted is None:
+            raise _fail(f"{which} '{name}' is not revoked")
+        typer.echo(f"lifted the revocation of {which} {name} ({lifted.reason})")
+
+    asyncio.run(go())
 
 
 def main() -> None:

@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     vault_role_id: str | None = None
     vault_secret_id: str | None = None
     audit_log: Path | None = Field(default=None, description="default: data_dir/audit.log")
+    # AWS credentials for the worker itself come from boto3's usual chain (an
+    # instance or task role); missions get per-call STS sessions from it.
+    aws_region: str = "us-east-1"
+    aws_endpoint_url: str | None = None
+    agentcore_workload: str | None = None
     tickets_url: str = "http://127.0.0.1:8765"
     tool_modules: list[str] = Field(default_factory=lambda: list(DEFAULT_TOOL_MODULES))
     log_format: str = Field(default="auto", pattern="^(auto|json|console)$")

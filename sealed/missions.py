@@ -128,10 +128,13 @@ async def abort(client: Client, mission_id: str, reason: str) -> MissionProgress
         # The validator's refusal: the mission finished while we asked.
         raise MissionNotRunning(str(exc.cause)) from exc
     except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise
+        try:
             attrs = (await handle.describe()).typed_search_attributes
-            raise MissionNotRunning(f"mission already {attrs.get(SA_STATUS)}") from exc
-        raise
+        except RPCError:
+            raise MissionNotRunning(f"no mission '{mission_id}'") from exc
+        raise MissionNotRunning(f"mission already {attrs.get(SA_STATUS)}") from exc
 
 
 async def list_missions(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 
+import boto3
 import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -12,6 +13,8 @@ from temporalio.worker import Worker
 from activities.mission import MissionActivities
 from sealed.audit import AuditLog
 from sealed.config import Settings
+from sealed.identity.agentcore import AgentCoreApiKey, AgentCoreOAuth2
+from sealed.identity.aws import AwsSecretsManager, AwsSts, default_client_factory
 from sealed.identity.backend import CredentialBackend
 from sealed.identity.broker import CredentialBroker
 from sealed.identity.vault import VaultBackend, VaultWorker
@@ -25,12 +28,28 @@ from workflows.mission import MissionWorkflow
 log = structlog.get_logger("sealed.worker")
 
 
+def aws_backends(settings: Settings) -> list[CredentialBackend]:
+    """AWS clients are built on first use: a worker whose profiles name no AWS
+    secret never touches AWS."""
+    factory = default_client_factory(
+        boto3.session.Session(region_name=settings.aws_region),
+        endpoint_url=settings.aws_endpoint_url,
+    )
+    return [
+        AwsSecretsManager(factory),
+        AwsSts(factory),
+        AgentCoreApiKey(factory, workload=settings.agentcore_workload),
+        AgentCoreOAuth2(factory, workload=settings.agentcore_workload),
+    ]
+
+
 def vault_identity(settings: Settings) -> tuple[ProfileSource, CredentialBroker]:
     """The worker's own AppRole identity, the profiles it reads with it, and the
-    broker that mints every tool call's credentials."""
+    broker that mints every tool call's credentials from any backend."""
     vault = VaultWorker(settings.vault_addr, *settings.worker_approle())
     backend = VaultBackend(vault)
     backends: dict[str, CredentialBackend] = dict.fromkeys(VaultBackend.kinds, backend)
+    backends.update({b.name: b for b in aws_backends(settings)})
     return VaultProfiles(vault), CredentialBroker(backends, AuditLog(settings.audit_path()))
 
 

@@ -1,0 +1,149 @@
+"""Revocation (Sealed III-A), end to end: the record, the backend (every
+credential of the profile or mission refused from now on), the running
+missions (aborted, found by search attribute) and the audit trail."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from pydantic import BaseModel
+from temporalio.client import Client
+
+from sealed import missions
+from sealed.audit import AuditEvent, AuditLog
+from sealed.contract import SA_PROFILE, SA_STATUS, WORKFLOW_NAME
+from sealed.identity.aws import AwsSts
+from sealed.identity.vault_admin import Revocation, RevocationKind, VaultAdmin
+from sealed.models import MissionSpec, MissionStatus
+
+
+class SubmissionRefused(Exception):
+    pass
+
+
+class RevocationReport(BaseModel):
+    revocation: Revocation
+    credentials_killed: int | None = None
+    missions_aborted: list[str]
+    seconds: float
+
+
+class Revoker:
+    def __init__(
+        self, admin: VaultAdmin, client: Client, audit: AuditLog, sts: AwsSts | None = None
+    ) -> None:
+        self._admin = admin
+        self._client = client
+        self._audit = audit
+        self._sts = sts
+
+    async def _record(self, event: AuditEvent) -> None:
+        await asyncio.to_thread(self._audit.record, event)
+
+    async def _abort_all(self, mission_ids: list[str], reason: str, actor: str) -> list[str]:
+        async def one(mission_id: str) -> str | None:
+            try:
+                await missions.abort(self._client, mission_id, reason)
+            except missions.MissionNotRunning:
+                return None
+            await self._record(
+                AuditEvent(
+                    kind="mission.aborted", mission_id=mission_id, reason=reason, actor=actor
+                )
+            )
+            return mission_id
+
+        done = await asyncio.gather(*(one(m) for m in mission_ids))
+        return [m for m in done if m is not None]
+
+    async def _running(self, profile: str) -> list[str]:
+        live = "', '".join((MissionStatus.RUNNING.value, MissionStatus.AWAITING_APPROVAL.value))
+        query = (
+            f"WorkflowType = '{WORKFLOW_NAME}' AND {SA_PROFILE.name} = '{profile}' "
+            f"AND {SA_STATUS.name} IN ('{live}') AND ExecutionStatus = 'Running'"
+        )
+        return [wf.id async for wf in self._client.list_workflows(query)]
+
+    async def revoke_profile(self, name: str, reason: str, actor: str) -> RevocationReport:
+        start = time.monotonic()
+        revocation = await asyncio.to_thread(
+            self._admin.record_revocation, "profile", name, reason, actor
+        )
+        # The backend first: from here on nothing of the profile's works.
+        await asyncio.to_thread(self._admin.kill_profile_credentials, name)
+        await self._revoke_sts_sessions(name, revocation)
+        await self._record(
+            AuditEvent(kind="revocation.added", profile=name, reason=reason, actor=actor)
+        )
+        aborted = await self._abort_all(
+            await self._running(name), f"profile '{name}' revoked: {reason}", actor
+        )
+        return RevocationReport(
+            revocation=revocation, missions_aborted=aborted, seconds=time.monotonic() - start
+        )
+
+    async def _revoke_sts_sessions(self, name: str, revocation: Revocation) -> None:
+        """STS sessions cannot be revoked one by one: AWS's way is a deny on the
+        role for sessions issued before now, which AWS applies within minutes."""
+        profile = await asyncio.to_thread(self._admin.profile, name)
+        if profile is None or self._sts is None:
+            return
+        for spec in profile.secrets.values():
+            if spec.backend == "aws-sts":
+                await self._sts.revoke_sessions_before(spec.ref, revocation.at)
+
+    async def revoke_mission(self, mission_id: str, reason: str, actor: str) -> RevocationReport:
+        start = time.monotonic()
+        revocation = await asyncio.to_thread(
+            self._admin.record_revocation, "mission", mission_id, reason, actor
+        )
+        await self._record(
+            AuditEvent(kind="revocation.added", mission_id=mission_id, reason=reason, actor=actor)
+        )
+        # Abort first (the abort waits for the in-flight call to stop and revoke
+        # its own credentials), then sweep anything of the mission still alive.
+        aborted = await self._abort_all([mission_id], f"mission revoked: {reason}", actor)
+        killed = await asyncio.to_thread(self._admin.kill_mission_credentials, mission_id)
+        return RevocationReport(
+            revocation=revocation,
+            credentials_killed=len(killed),
+            missions_aborted=aborted,
+            seconds=time.monotonic() - start,
+        )
+
+    async def unrevoke(self, kind: RevocationKind, name: str, actor: str) -> Revocation | None:
+        lifted = await asyncio.to_thread(self._admin.lift_revocation, kind, name)
+        if lifted is not None:
+            await self._record(
+                AuditEvent(
+                    kind="revocation.lifted",
+                    profile=name if kind == "profile" else None,
+                    mission_id=name if kind == "mission" else None,
+                    reason=f"was: {lifted.reason}",
+                    actor=actor,
+                )
+            )
+        return lifted
+
+
+def ensure_submittable(admin: VaultAdmin, spec: MissionSpec) -> None:
+    """New missions under a revoked or unknown profile fail closed, and so does
+    a submission whose check cannot reach the backend."""
+    try:
+        revoked = admin.revocation("profile", spec.profile)
+        registered = admin.profile(spec.profile) is not None
+    except Exception as exc:
+        raise SubmissionRefused(
+            f"cannot check profile '{spec.profile}' at the backend ({type(exc).__name__}): "
+            "refusing to submit"
+        ) from exc
+    if revoked is not None:
+        raise SubmissionRefused(
+            f"profile '{spec.profile}' is revoked ({revoked.reason}, by {revoked.actor} "
+            f"at {revoked.at:%F %T} UTC): refusing to submit"
+        )
+    if not registered:
+        raise SubmissionRefused(
+            f"profile '{spec.profile}' is not registered: run `sealed profiles apply` first"
+        )
