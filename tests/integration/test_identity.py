@@ -121,7 +121,7 @@ async def test_a_secret_the_profile_does_not_grant_is_refused_before_the_backend
 
     audit = AuditLog(tmp_path / "audit.log")
     broker = CredentialBroker({"vault-kv": Spy(vault_worker)}, audit)
-    with pytest.raises(CredentialRefused, match="does not grant 'test.stall'"):
+    with pytest.raises(CredentialRefused, match=r"does not grant 'test\.stall'"):
         async with broker.credentials(
             profile=profile,
             tool="test.stall",
