@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from sealed.audit import AuditError, AuditLog
+from sealed.audit import AuditError, AuditLog, AuditRecord
 from sealed.config import Settings
 
 audit_app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -54,6 +54,11 @@ def verify(
     raise typer.Exit(1)
 
 
+def describe_record(r: AuditRecord) -> str:
+    cells = (r.ts, r.kind, r.tool, r.secret, r.lease_id, r.outcome, r.reason)
+    return "  ".join("-" if c is None else c for c in cells)
+
+
 @audit_app.command()
 def show(
     mission: Annotated[str, typer.Argument(help="the mission id")],
@@ -70,5 +75,4 @@ def show(
         if as_json:
             typer.echo(r.to_line())
             continue
-        cells = (r.ts, r.kind, r.tool, r.secret, r.lease_id, r.outcome, r.reason)
-        typer.echo("  ".join("-" if c is None else c for c in cells))
+        typer.echo(describe_record(r))

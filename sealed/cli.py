@@ -17,7 +17,7 @@ from temporalio.client import Client
 
 from sealed import missions
 from sealed.audit import AuditLog
-from sealed.audit_cli import audit_app
+from sealed.audit_cli import audit_app, describe_record
 from sealed.config import Settings
 from sealed.devstack import DevStack, Ports, StackError, StackInfo, find_running
 from sealed.identity.aws import AwsSts
@@ -283,6 +283,10 @@ def demo(
 
         result = asyncio.run(go())
         _print_result(result, settings)
+        trail = AuditLog(settings.audit_path()).events(result.mission_id)
+        typer.echo(f"audit trail ({len(trail)} events; `sealed audit show {result.mission_id}`):")
+        for record in trail:
+            typer.echo(f"  {describe_record(record)}")
         if stack is not None and not exit_ and sys.stdin.isatty():
             typer.echo("The stack stays up so the link works; Ctrl-C stops it.")
             _wait_for_interrupt(stack)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import subprocess
+import urllib.parse
 from pathlib import Path
 
 import httpx
@@ -39,10 +40,33 @@ def decoded_history(history_json: str) -> str:
     return json.dumps(walk(json.loads(history_json)))
 
 
+def encodings(secret: str) -> list[str]:
+    """The forms a leak takes: raw, base64 at every alignment (as inside a
+    longer encoded text), URL-encoded, hex in either case."""
+    raw = secret.encode()
+    forms = {secret, urllib.parse.quote(secret, safe=""), raw.hex(), raw.hex().upper()}
+    for shift in range(3):
+        encoded = base64.b64encode(b"x" * shift + raw).decode()
+        # Drop the characters that mix in the prefix or the padding.
+        forms.add(encoded[(4 * shift + 2) // 3 : -4])
+    return sorted(forms)
+
+
 def files_holding(secret: str, data_dir: Path) -> list[str]:
-    """Temporal's database files and the stack's logs that contain `secret`."""
-    files = [*data_dir.glob("temporal.db*"), *(data_dir / "logs").glob("*.log")]
-    return [f.name for f in files if secret.encode() in f.read_bytes()]
+    """Temporal's database files, the stack's logs (OpenBao's audit device
+    among them) and Sealed's audit log that contain any encoding of `secret`."""
+    files = [
+        *data_dir.glob("temporal.db*"),
+        *(data_dir / "logs").glob("*.log"),
+        data_dir / "audit.log",
+    ]
+    return [
+        f"{f.name}: {form}"
+        for f in files
+        if f.exists()
+        for form in encodings(secret)
+        if form.encode() in f.read_bytes()
+    ]
 
 
 def temporal_cli(stack: StackInfo, *args: str) -> str:
@@ -101,8 +125,10 @@ async def test_list_filters_by_status(client: Client, worker, stack_settings: Se
 async def test_the_tickets_token_never_leaves_the_tool_activity(
     client: Client, worker, stack: StackInfo, stack_settings: Settings, capfd
 ):
-    """Invariant 1, for what this layer has: the write token the comment tool
-    uses is in no history, no transcript, no log line, not in Temporal's database."""
+    """The containment test: the ticket write token (the canary; random per
+    stack) reaches the comment tool, and in no encoding is it in the history,
+    any model input, the transcript, a log line, either audit log or
+    Temporal's database."""
     token = tickets_token(stack)
     handle = await missions.submit(client, stack_settings, load_mission(DEMO_MISSION))
     assert (await handle.result()).status == MissionStatus.COMPLETED
@@ -111,6 +137,8 @@ async def test_the_tickets_token_never_leaves_the_tool_activity(
     transcript = json.dumps(await handle.query("transcript"))
     out, err = capfd.readouterr()
     assert "tickets.comment" in history  # the call is there, its credential is not
+    # The history holds every model input (each model-turn activity's input).
     for where, text in {"history": history, "transcript": transcript, "logs": out + err}.items():
-        assert token not in text, f"the token leaked into the {where}"
+        for form in encodings(token):
+            assert form not in text, f"the token leaked into the {where}"
     assert files_holding(token, Path(stack.data_dir)) == []

@@ -259,3 +259,54 @@ async def test_deadline_ends_as_limit_exceeded(time_skipping_env, worker):
     )
     assert result.status == MissionStatus.LIMIT_EXCEEDED
     assert result.reason is not None and "deadline" in result.reason
+
+
+async def test_a_tool_the_profile_does_not_list_is_a_tool_error(time_skipping_env, tmp_path):
+    settings = Settings(task_queue=TASK_QUEUE)
+    narrow = TESTER.model_copy(update={"tools": {"test.echo": TESTER.tools["test.echo"]}})
+    _, broker, _ = identity(tmp_path, {})
+    w = build_worker(
+        time_skipping_env.client,
+        settings,
+        identity=(StaticProfiles(narrow), broker),
+        tools=TEST_TOOLS,
+    )
+    async with w:
+        result, transcript = await run(
+            time_skipping_env,
+            spec(
+                [
+                    {"tool_calls": [{"name": "test.fails", "arguments": {"text": "x"}}]},
+                    {"final": "ok"},
+                ]
+            ),
+        )
+    assert result.status == MissionStatus.COMPLETED
+    assert "profile 'tester' does not allow 'test.fails'" in transcript[-2]["content"]
+
+
+async def test_a_revoked_profile_fails_the_mission_without_retrying(time_skipping_env, tmp_path):
+    settings = Settings(task_queue=TASK_QUEUE)
+    _, broker, backend = identity(tmp_path, {"api_key": "v"})
+    w = build_worker(
+        time_skipping_env.client,
+        settings,
+        identity=(StaticProfiles(TESTER, revoked={"tester"}), broker),
+        tools=TEST_TOOLS,
+    )
+    async with w:
+        handle = await start(
+            time_skipping_env,
+            spec([{"tool_calls": [{"name": "test.secret", "arguments": {"text": "k"}}]}]),
+        )
+        result = await handle.result()
+        history = await handle.fetch_history()
+    assert result.status == MissionStatus.FAILED
+    assert result.reason is not None and "revoked" in result.reason
+    assert backend.issued == []
+    attempts = [
+        e.activity_task_started_event_attributes.attempt
+        for e in history.events
+        if e.HasField("activity_task_started_event_attributes")
+    ]
+    assert max(attempts) == 1

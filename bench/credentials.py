@@ -1,0 +1,465 @@
+"""Credentials against a real OpenBao, two results:
+
+1. issue-use-revoke latency of one tool call's secret through the runtime
+   (CredentialBroker -> VaultBackend -> OpenBao, audit log included) next to
+   the raw floor measured in the same run (plain hvac: create the token, read
+   the secret with it, revoke it by accessor: the same three backend calls),
+   samples interleaved; target: runtime p50 within 1.25x of the floor's.
+2. revocation fan-out: revoke a profile with 50 missions stalled in a tool
+   call and 50 leaked credentials, timed until every credential is refused and
+   every mission has ended aborted; target: under 2 s.
+
+    python -m bench.credentials [--samples 300] [--missions 50]
+
+One dev stack on free ports, an in-process worker. A missed target prints FAIL
+but exits 0; a run that does not really do what it measures raises."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import math
+import os
+import statistics
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import hvac
+import hvac.exceptions
+import structlog
+from temporalio.client import Client
+
+from sealed.audit import AuditEvent, AuditLog
+from sealed.config import DEFAULT_TOOL_MODULES, Settings, get_settings
+from sealed.devstack import DevStack, Ports, StackInfo
+from sealed.identity.backend import CredentialRequest, Lease, SecretSpec
+from sealed.identity.broker import CredentialBroker
+from sealed.identity.vault import KV_MOUNT, VaultBackend, VaultWorker, read_kv, secret_path
+from sealed.identity.vault_admin import VaultAdmin
+from sealed.logging import configure_logging
+from sealed.missions import submit
+from sealed.models import MissionResult, MissionSpec, MissionStatus
+from sealed.ports import free_ports
+from sealed.profiles import Profile, load_profile, token_role, tool_policy
+from sealed.revocations import Revoker
+from sealed.tools.registry import ToolContext, load_tool_modules
+from workers.client import connect_to
+from workers.worker import build_worker
+
+TESTER = Path(__file__).resolve().parents[1] / "tests" / "data" / "profiles" / "tester.yaml"
+TOOL, SECRET, TTL = "tickets.comment", "tickets_token", timedelta(minutes=1)
+TARGET_RATIO, TARGET_FANOUT = 1.25, 2.0
+LEAK = SecretSpec(backend="vault-token", ref="probe")
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.2f}"
+
+
+def pct(samples: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(samples)
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+# --- 1. issue-use-revoke ------------------------------------------------------------
+
+
+class RawFloor:
+    """The three backend calls in plain hvac, the worker's AppRole identity,
+    long-lived clients: what no runtime on this backend can go below."""
+
+    def __init__(self, url: str, approle: tuple[str, str], profile: Profile) -> None:
+        self.worker = hvac.Client(url=url, timeout=5)
+        self.worker.auth.approle.login(role_id=approle[0], secret_id=approle[1])
+        self.reader = hvac.Client(url=url, timeout=5)
+        self.role, self.policy = token_role(profile.name), tool_policy(profile.name, TOOL)
+        self.path = secret_path(profile.secrets[SECRET].ref)
+        self.split: list[tuple[float, float, float]] = []  # create, read, revoke
+
+    def create(self) -> dict[str, Any]:
+        auth: dict[str, Any] = self.worker.auth.token.create(
+            role_name=self.role, policies=[self.policy], ttl=f"{int(TTL.total_seconds())}s"
+        )["auth"]
+        return auth
+
+    def __call__(self) -> str:
+        t0 = time.perf_counter()
+        auth = self.create()
+        t1 = time.perf_counter()
+        self.reader.token = auth["client_token"]
+        data = self.reader.secrets.kv.v2.read_secret_version(
+            path=self.path, mount_point=KV_MOUNT, raise_on_deleted_version=True
+        )["data"]["data"]
+        t2 = time.perf_counter()
+        self.worker.auth.token.revoke_accessor(auth["accessor"])
+        self.split.append((t1 - t0, t2 - t1, time.perf_counter() - t2))
+        return str(data["value"])
+
+
+async def through_runtime(broker: CredentialBroker, profile: Profile, n: int) -> str:
+    async with broker.credentials(
+        profile=profile,
+        tool=TOOL,
+        secrets=(SECRET,),
+        mission_id=f"bench-{n}",
+        call_id=f"call-{n}-0",
+        ttl=TTL,
+    ) as secrets:
+        return secrets[SECRET].reveal()  # the use
+
+
+async def timed_async(fn: Callable[[], Awaitable[object]]) -> float:
+    started = time.perf_counter()
+    await fn()
+    return time.perf_counter() - started
+
+
+def timed(fn: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+async def issue_use_revoke(
+    info: StackInfo, settings: Settings, admin: VaultAdmin, samples: int, warmup: int
+) -> None:
+    profile = admin.profile("tester")
+    assert profile is not None
+    expected = (info.data_dir / "tickets-token").read_text().strip()
+    approle = settings.worker_approle()
+    vault = VaultWorker(info.vault_addr, *approle)
+    audit = AuditLog(info.data_dir / "bench-audit.log")
+    broker = CredentialBroker(dict.fromkeys(VaultBackend.kinds, VaultBackend(vault)), audit)
+    raw = RawFloor(info.vault_addr, approle, profile)
+    # Both identities logged in before the count (a stale ~/.vault-token, which
+    # hvac.Client picks up, is refused first: VaultWorker then logs in).
+    vault.call("login", lambda c: c.auth.token.lookup_self())
+    tokens_before = len(admin.client.adapter.list("/v1/auth/token/accessors")["data"]["keys"])
+    runtime_s: list[float] = []
+    raw_s: list[float] = []
+
+    async def sample(kind: str, n: int) -> tuple[float, str]:
+        # Both timed the same way; the floor's calls block the loop, as plain hvac does.
+        started = time.perf_counter()
+        value = await through_runtime(broker, profile, n) if kind == "runtime" else raw()
+        return time.perf_counter() - started, value
+
+    for i in range(warmup + samples):
+        # Alternate who goes first, so a drift hits both.
+        for kind in ("runtime", "raw") if i % 2 == 0 else ("raw", "runtime"):
+            seconds, value = await sample(kind, i)
+            if value != expected:
+                raise RuntimeError(f"a {kind} sample did not read the real secret")
+            if i >= warmup:
+                (runtime_s if kind == "runtime" else raw_s).append(seconds)
+    if len(audit.events()) != 3 * (warmup + samples) or not audit.verify().ok:
+        raise RuntimeError("the audit log does not hold 3 chained events per call")
+    tokens_after = len(admin.client.adapter.list("/v1/auth/token/accessors")["data"]["keys"])
+    if tokens_after != tokens_before:
+        raise RuntimeError(f"{tokens_after - tokens_before} per-call tokens left alive")
+    r50, r99, f50, f99 = (pct(s, q) for s in (runtime_s, raw_s) for q in (0.5, 0.99))
+    split = [ms(statistics.median(x[j] for x in raw.split[-samples:])) for j in range(3)]
+    print(f"\n1. credential issue-use-revoke, {samples} samples each, interleaved (ms)")
+    print(f"{'':>24} {'p50':>7} {'p99':>7}")
+    print(f"{'runtime (broker+audit)':>24} {ms(r50):>7} {ms(r99):>7}")
+    print(f"{'raw hvac floor':>24} {ms(f50):>7} {ms(f99):>7}")
+    print(f"{'ratio':>24} {r50 / f50:6.2f}x {r99 / f99:6.2f}x")
+    print(f"floor split (medians): create {split[0]}, read {split[1]}, revoke {split[2]} ms")
+    verdict = "PASS" if r50 / f50 <= TARGET_RATIO else "FAIL"
+    print(f"p50 ratio {r50 / f50:.2f}x (target <= {TARGET_RATIO}x): {verdict}")
+    steps = await breakdown(info, vault, profile, audit, raw)
+    print(f"where the {ms(r50 - f50)} ms p50 gap goes: each step alone, median of 200")
+    for name, (count, each) in steps.items():
+        print(f"  {name:<28} {ms(each):>6} ms x{count} = {ms(each * count):>6} ms")
+
+
+async def breakdown(
+    info: StackInfo, vault: VaultWorker, profile: Profile, audit: AuditLog, raw: RawFloor
+) -> dict[str, tuple[int, float]]:
+    """Where the runtime's extra time goes: each step it takes that the raw
+    floor does not (or takes differently), measured alone, interleaved, median
+    of 200, with how often one call takes it."""
+    spec = profile.secrets[SECRET]
+    event = AuditEvent(kind="credential.used", mission_id="bench-b", tool=TOOL, secret=SECRET)
+    auth = vault.call(
+        "bench",
+        lambda c: c.auth.token.create(role_name=raw.role, policies=[raw.policy], ttl="600s"),
+    )["auth"]
+    token = auth["client_token"]
+    reader = hvac.Client(url=info.vault_addr, token=token, timeout=5)
+
+    def request_and_lease() -> None:
+        CredentialRequest(
+            mission_id="bench-b",
+            profile=profile.name,
+            tool=TOOL,
+            call_id="call-b",
+            secret=SECRET,
+            spec=spec,
+            ttl=TTL,
+        )
+        Lease(
+            backend=spec.backend,
+            secret=SECRET,
+            lease_id=auth["accessor"],
+            expires_at=datetime.now(UTC) + TTL,
+            renewable=True,
+        )
+
+    request = CredentialRequest(
+        mission_id="bench-b",
+        profile=profile.name,
+        tool=TOOL,
+        call_id="call-b",
+        secret=SECRET,
+        spec=spec,
+        ttl=TTL,
+    )
+    backend = VaultBackend(vault)
+    minted: list[str] = []  # accessors, revoked untimed after each step
+
+    steps: dict[str, tuple[int, Callable[[], object]]] = {
+        "token create +meta (runtime)": (1, lambda: minted.append(backend._mint(request)[1])),
+        "token create bare (floor)": (1, lambda: minted.append(raw.create()["accessor"])),
+        "audit record (write+fsync)": (3, lambda: audit.record(event)),
+        "hvac.Client() construction": (1, lambda: hvac.Client(url=info.vault_addr, token=token)),
+        "KV read, new hvac.Client": (
+            1,
+            lambda: read_kv(hvac.Client(url=info.vault_addr, token=token, timeout=5), raw.path),
+        ),
+        "KV read, reused client": (1, lambda: read_kv(reader, raw.path)),
+        "CredentialRequest + Lease": (1, request_and_lease),
+    }
+    times: dict[str, list[float]] = {name: [] for name in [*steps, "asyncio.to_thread hop"]}
+    for _ in range(200):
+        for name, (_, fn) in steps.items():
+            times[name].append(timed(fn))
+            while minted:
+                raw.worker.auth.token.revoke_accessor(minted.pop())
+        times["asyncio.to_thread hop"].append(
+            await timed_async(lambda: asyncio.to_thread(lambda: None))
+        )
+    vault.call("bench", lambda c: c.auth.token.revoke_accessor(auth["accessor"]))
+    # The broker hops to a thread for each audit record (3) and for issue and revoke.
+    counts = {name: count for name, (count, _) in steps.items()} | {"asyncio.to_thread hop": 5}
+    return {name: (counts[name], statistics.median(times[name])) for name in times}
+
+
+# --- 2. revocation fan-out -----------------------------------------------------------
+
+
+def victim_profile(name: str) -> Profile:
+    return Profile.model_validate(
+        {
+            "name": name,
+            "tools": {"test.stall": {}, "probe.vault": {"secrets": ["probe"]}},
+            "secrets": {"probe": LEAK.model_dump()},
+        }
+    )
+
+
+def stalling(profile: str) -> MissionSpec:
+    call = {"name": "test.stall", "arguments": {"seconds": 300}}
+    return MissionSpec.model_validate(
+        {
+            "name": "bench-stall",
+            "profile": profile,
+            "goal": "wait",
+            "tools": ["test.stall"],
+            "model": {"provider": "scripted", "script": {"turns": [{"tool_calls": [call]}]}},
+        }
+    )
+
+
+class TimedAdmin(VaultAdmin):
+    """Marks the moment the backend kill returns (it runs in a thread)."""
+
+    killed = threading.Event()
+    killed_at = 0.0
+
+    def kill_profile_credentials(self, profile: str) -> None:
+        super().kill_profile_credentials(profile)
+        self.killed_at = time.perf_counter()
+        self.killed.set()
+
+
+class TimedRevoker(Revoker):
+    """Marks the moment the running missions are known (a visibility query)."""
+
+    found_at = 0.0
+
+    async def _running(self, profile: str) -> list[str]:
+        found = await super()._running(profile)
+        self.found_at = time.perf_counter()
+        return found
+
+
+def until_refused(url: str, tokens: list[str], killed: threading.Event) -> float:
+    """Once the kill returned: sweep the leaked tokens until every one is refused."""
+    if not killed.wait(timeout=60):
+        raise RuntimeError("the backend kill never returned")
+    client, left = hvac.Client(url=url, timeout=5), list(tokens)
+    deadline = time.monotonic() + 30
+    while left and time.monotonic() < deadline:
+        still = []
+        for token in left:
+            client.token = token
+            try:
+                client.auth.token.lookup_self()
+            except hvac.exceptions.Forbidden:
+                continue
+            still.append(token)
+        left = still
+    if left:
+        raise RuntimeError(f"{len(left)} leaked credentials still work after 30 s")
+    return time.perf_counter()
+
+
+async def fan_out(
+    info: StackInfo, settings: Settings, admin: TimedAdmin, client: Client, count: int
+) -> None:
+    name = f"bench-victim-{uuid.uuid4().hex[:6]}"
+    admin.apply_profile(victim_profile(name))
+    inside: set[str] = set()
+    cancelled_at: dict[str, float] = {}
+    all_in = asyncio.Event()
+    tools = dict(load_tool_modules(settings.tool_modules))
+    stall = tools["test.stall"]
+
+    async def counted(ctx: ToolContext, args: Any) -> Any:
+        inside.add(ctx.mission_id)
+        if len(inside) == count:
+            all_in.set()
+        try:
+            return await stall.fn(ctx, args)
+        finally:
+            cancelled_at[ctx.mission_id] = time.perf_counter()
+
+    tools["test.stall"] = dataclasses.replace(stall, fn=counted)
+    worker = build_worker(client, settings, tools=tools)
+    limit = worker.config().get("max_concurrent_activities") or 100
+    if limit < count:
+        raise RuntimeError(f"the worker runs at most {limit} activities, not {count}")
+    async with worker:
+        spec = stalling(name)
+        handles = await asyncio.gather(*(submit(client, settings, spec) for _ in range(count)))
+        async with asyncio.timeout(120):
+            await all_in.wait()
+        backend = VaultBackend(VaultWorker(info.vault_addr, *settings.worker_approle()))
+        leaked = [
+            (
+                await backend.issue(
+                    CredentialRequest(
+                        mission_id=h.id,
+                        profile=name,
+                        tool="probe.vault",
+                        call_id="leaked",
+                        secret="probe",
+                        spec=LEAK,
+                        ttl=timedelta(minutes=10),
+                    )
+                )
+            ).value.reveal()
+            for h in handles
+        ]
+        probe = hvac.Client(url=info.vault_addr, timeout=5)
+        for token in leaked:
+            probe.token = token
+            probe.auth.token.lookup_self()  # raises unless it works before the revocation
+
+        async def ended(handle: Any) -> tuple[float, MissionResult]:
+            result: MissionResult = await handle.result()
+            return time.perf_counter(), result
+
+        revoker = TimedRevoker(admin, client, AuditLog(info.data_dir / "bench-revoke.log"))
+        waits = [asyncio.create_task(ended(h)) for h in handles]
+        started = time.perf_counter()
+        refused = asyncio.create_task(
+            asyncio.to_thread(until_refused, info.vault_addr, leaked, admin.killed)
+        )
+        async with asyncio.timeout(60):
+            report = await revoker.revoke_profile(name, "bench: key leaked", "bench")
+            returned = time.perf_counter()
+            results = await asyncio.gather(*waits)
+            refused_at = await refused
+
+    bad = [r for _, r in results if r.status != MissionStatus.ABORTED]
+    if bad or sorted(report.missions_aborted) != sorted(h.id for h in handles):
+        raise RuntimeError(
+            f"{len(bad)} missions not aborted; report names {report.missions_aborted}"
+        )
+    ends = sorted(at - started for at, _ in results)
+    stops = sorted(cancelled_at[h.id] - started for h in handles)
+    total = max(refused_at, started + ends[-1]) - started
+
+    def spread(xs: list[float]) -> str:
+        return f"first {ms(xs[0])}, median {ms(statistics.median(xs))}, last {ms(xs[-1])}"
+
+    print(f"\n2. revocation fan-out: {count} missions stalled in test.stall, {count} leaked tokens")
+    print(f"  record + backend kill returned      {ms(admin.killed_at - started):>9} ms")
+    print(f"  every leaked token refused (checked){ms(refused_at - started):>9} ms")
+    print(f"  running missions found (visibility) {ms(revoker.found_at - started):>9} ms")
+    print(f"  tool calls saw the cancellation     {spread(stops)} ms")
+    print(f"  missions ended aborted              {spread(ends)} ms")
+    print(f"  revoke_profile returned             {ms(returned - started):>9} ms")
+    verdict = "PASS" if total < TARGET_FANOUT else "FAIL"
+    print(f"total {total:.2f} s (target < {TARGET_FANOUT:.0f} s): {verdict}")
+
+
+# --- the run -------------------------------------------------------------------------
+
+
+async def run_all(info: StackInfo, samples: int, warmup: int, missions: int) -> None:
+    tool_modules = [*DEFAULT_TOOL_MODULES, "tests.slow_tools"]
+    settings = Settings(
+        data_dir=info.data_dir,
+        temporal_address=info.temporal_address,
+        temporal_ui_url=info.ui_url,
+        vault_addr=info.vault_addr,
+        tickets_url=info.tickets_url,
+        tool_modules=tool_modules,
+        vault_token=None,
+    )
+    os.environ.update({**info.env(), "SEALED_TOOL_MODULES": json.dumps(tool_modules)})
+    get_settings.cache_clear()
+    admin = TimedAdmin(info.vault_addr, (info.data_dir / "vault-root-token").read_text().strip())
+    admin.apply_profile(load_profile(TESTER))
+    await issue_use_revoke(info, settings, admin, samples, warmup)
+    client = await connect_to(info.temporal_address)
+    await fan_out(info, settings, admin, client, missions)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=300)
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--missions", type=int, default=50)
+    args = parser.parse_args(argv)
+    if args.samples < 2 or args.missions < 1 or args.warmup < 0:
+        parser.error("--samples >= 2, --missions >= 1, --warmup >= 0")
+    configure_logging("json")
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="sealed-bench-") as tmp:
+        data_dir = Path(tmp)
+        temporal, ui, vault, tickets = free_ports(4)
+        ports = Ports(temporal=temporal, ui=ui, vault=vault, tickets=tickets)
+        with (
+            DevStack(data_dir, ports, worker=False, say=lambda _: None) as info,
+            (data_dir / "logs" / "worker.log").open("w") as log_file,
+        ):
+            structlog.configure(logger_factory=structlog.PrintLoggerFactory(log_file))
+            asyncio.run(run_all(info, args.samples, args.warmup, args.missions))
+    print(f"total run time: {time.perf_counter() - started:.1f} s (including stack start/stop)")
+
+
+if __name__ == "__main__":
+    main()
