@@ -303,6 +303,15 @@ class TimedRevoker(Revoker):
         return found
 
 
+def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
+    """CPU time (user + system) each process has used so far (Linux /proc)."""
+    out = {}
+    for name, pid in pids.items():
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        out[name] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return out
+
+
 def until_refused(url: str, tokens: list[str], killed: threading.Event) -> float:
     """Once the kill returned: sweep the leaked tokens until every one is refused."""
     if not killed.wait(timeout=60):
@@ -382,6 +391,14 @@ async def fan_out(
 
         revoker = TimedRevoker(admin, client, AuditLog(info.data_dir / "bench-revoke.log"))
         waits = [asyncio.create_task(ended(h)) for h in handles]
+        pids = {"bench+worker": os.getpid()} | {
+            k: v for k, v in info.pids.items() if k in ("temporal", "openbao")
+        }
+        # The cost of 50 stalled missions alone (heartbeats), for comparison.
+        idle_before = cpu_seconds(pids)
+        await asyncio.sleep(2)
+        cpu_before = cpu_seconds(pids)
+        idle = {k: (v - idle_before[k]) / 2 for k, v in cpu_before.items()}
         started = time.perf_counter()
         refused = asyncio.create_task(
             asyncio.to_thread(until_refused, info.vault_addr, leaked, admin.killed)
@@ -391,6 +408,7 @@ async def fan_out(
             returned = time.perf_counter()
             results = await asyncio.gather(*waits)
             refused_at = await refused
+        cpu = {k: v - cpu_before[k] for k, v in cpu_seconds(pids).items()}
 
     bad = [r for _, r in results if r.status != MissionStatus.ABORTED]
     if bad or sorted(report.missions_aborted) != sorted(h.id for h in handles):
@@ -411,6 +429,8 @@ async def fan_out(
     print(f"  tool calls saw the cancellation     {spread(stops)} ms")
     print(f"  missions ended aborted              {spread(ends)} ms")
     print(f"  revoke_profile returned             {ms(returned - started):>9} ms")
+    used = ", ".join(f"{k} {v:.2f} s ({idle[k]:.2f} s/s idle)" for k, v in cpu.items())
+    print(f"  CPU used, {os.cpu_count()} CPUs (stalled before): {used}")
     verdict = "PASS" if total < TARGET_FANOUT else "FAIL"
     print(f"total {total:.2f} s (target < {TARGET_FANOUT:.0f} s): {verdict}")
 

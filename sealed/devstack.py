@@ -116,11 +116,13 @@ class DevStack:
         ports: Ports | None = None,
         *,
         worker: bool = True,
+        ticket_writers: tuple[str, ...] = ("support-agent",),
         say: Callable[[str], None] = print,
     ) -> None:
         self.data_dir = data_dir.resolve()
         self.ports = ports or Ports()
         self.worker = worker
+        self.ticket_writers = ticket_writers
         self.say = say
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
         self.info: StackInfo | None = None
@@ -284,6 +286,7 @@ class DevStack:
         """Idempotent, every start: the KV engine, the worker's AppRole (a new
         secret id each start), the demo's ticket token and example profiles."""
         admin.ensure_kv()
+        admin.provision_identity_tokens()
         role_id, secret_id = admin.provision_worker()
         for name, value in (("worker-role-id", role_id), ("worker-secret-id", secret_id)):
             path = self.data_dir / name
@@ -307,7 +310,11 @@ class DevStack:
                 "--data",
                 str(self.data_dir / "tickets.json"),
             ],
-            env={"SEALED_TICKETS_TOKEN": _secret_file(self.data_dir / "tickets-token")},
+            env={
+                "SEALED_TICKETS_TOKEN": _secret_file(self.data_dir / "tickets-token"),
+                "SEALED_TICKETS_IDENTITY_ISSUER": f"http://127.0.0.1:{self.ports.vault}/v1/identity/oidc",
+                "SEALED_TICKETS_ALLOWED_PROFILES": ",".join(self.ticket_writers),
+            },
         )
         url = f"http://127.0.0.1:{self.ports.tickets}/healthz"
         self._wait("tickets", lambda: httpx.get(url).status_code == 200)

@@ -25,7 +25,7 @@ async def stall(ctx: ToolContext, args: StallArgs) -> str:
 @tool(
     name="test.comment_then_stall",
     privilege="high",
-    secrets=["tickets_token"],
+    secrets=["tickets_token", "mission_identity"],
     side_effects=True,
 )
 async def comment_then_stall(ctx: ToolContext, args: CommentArgs) -> str:

@@ -25,6 +25,7 @@ from sealed.identity.backend import (
     SecretUnavailable,
     SecretValue,
 )
+from sealed.identity.workload import spiffe_id
 from sealed.profiles import token_role, tool_policy
 
 KV_MOUNT = "secret"
@@ -114,11 +115,13 @@ class VaultWorker:
 
 
 class VaultBackend:
-    """`vault-kv` (a KV v2 value, read with the call's own token) and
-    `vault-token` (the call's token itself, for tools that talk to Vault)."""
+    """`vault-kv` (a KV v2 value, read with the call's own token),
+    `vault-token` (the call's token itself, for tools that talk to Vault) and
+    `vault-identity` (the mission's signed identity token, a JWT whose
+    `spiffe_id` names the profile and the mission; `ref` is the OIDC role)."""
 
     name = "vault"
-    kinds = ("vault-kv", "vault-token")
+    kinds = ("vault-kv", "vault-token", "vault-identity")
 
     def __init__(self, worker: VaultWorker) -> None:
         self._worker = worker
@@ -137,6 +140,9 @@ class VaultBackend:
                     "secret": request.secret,
                 },
                 display_name=f"{request.tool}-{request.call_id}"[:60],
+                entity_alias=spiffe_id(request.profile, request.mission_id)
+                if request.spec.backend == "vault-identity"
+                else None,
             )
             return response
 
@@ -162,11 +168,18 @@ class VaultBackend:
         )
         if request.spec.backend == "vault-token":
             return Credential(SecretValue(request.secret, token), lease)
+        call = hvac.Client(url=self._worker.url, token=token, timeout=5)
+        if request.spec.backend == "vault-identity":
+            try:
+                jwt = call.adapter.get(f"/v1/identity/oidc/token/{request.spec.ref}")["data"][
+                    "token"
+                ]
+            except (hvac.exceptions.VaultError, requests.RequestException) as exc:
+                self._revoke(lease)
+                raise unavailable(f"identity '{request.secret}'", exc) from exc
+            return Credential(SecretValue(request.secret, str(jwt)), lease)
         try:
-            data = read_kv(
-                hvac.Client(url=self._worker.url, token=token, timeout=5),
-                secret_path(request.spec.ref),
-            )
+            data = read_kv(call, secret_path(request.spec.ref))
         except (hvac.exceptions.VaultError, requests.RequestException) as exc:
             self._revoke(lease)
             raise unavailable(f"secret '{request.secret}'", exc) from exc

@@ -4,6 +4,7 @@ with an operator token (the dev stack's root token locally), never in a worker."
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -20,6 +21,13 @@ from sealed.identity.vault import (
     read_kv,
     revocation_path,
     secret_path,
+)
+from sealed.identity.workload import (
+    AUDIENCE,
+    OIDC_KEY,
+    OIDC_ROLE,
+    claims_template,
+    spiffe_pattern,
 )
 from sealed.profiles import Profile, token_role, tool_policy
 
@@ -43,12 +51,16 @@ class ProfileRevoked(Exception):
 
 
 def _policy_for(profile: Profile, tool: str) -> str:
-    paths = [
-        f'path "{KV_MOUNT}/data/{secret_path(profile.secrets[name].ref)}" '
-        '{ capabilities = ["read"] }'
-        for name in sorted(profile.granted(tool))
-        if profile.secrets[name].backend == "vault-kv"
-    ]
+    paths = []
+    for name in sorted(profile.granted(tool)):
+        spec = profile.secrets[name]
+        if spec.backend == "vault-kv":
+            path = f"{KV_MOUNT}/data/{secret_path(spec.ref)}"
+        elif spec.backend == "vault-identity":
+            path = f"identity/oidc/token/{spec.ref}"
+        else:
+            continue
+        paths.append(f'path "{path}" {{ capabilities = ["read"] }}')
     # A policy must say something: a tool granted nothing here may read nothing.
     return (
         "\n".join(paths)
@@ -77,6 +89,24 @@ class VaultAdmin:
         role_id = self.client.auth.approle.read_role_id(WORKER_ROLE)["data"]["role_id"]
         secret_id = self.client.auth.approle.generate_secret_id(WORKER_ROLE)["data"]["secret_id"]
         return str(role_id), str(secret_id)
+
+    def provision_identity_tokens(self) -> None:
+        """OpenBao's identity token issuer: a signing key and the role whose
+        tokens carry the mission's SPIFFE id (published keys: .well-known/keys)."""
+        self.client.adapter.post(
+            f"/v1/identity/oidc/key/{OIDC_KEY}",
+            json={"algorithm": "RS256", "allowed_client_ids": [AUDIENCE], "rotation_period": "24h"},
+        )
+        accessor = self.client.sys.list_auth_methods()["data"]["token/"]["accessor"]
+        self.client.adapter.post(
+            f"/v1/identity/oidc/role/{OIDC_ROLE}",
+            json={
+                "key": OIDC_KEY,
+                "client_id": AUDIENCE,
+                "ttl": "5m",
+                "template": base64.b64encode(claims_template(accessor).encode()).decode(),
+            },
+        )
 
     def put_secret(self, name: str, value: str) -> None:
         self.client.secrets.kv.v2.create_or_update_secret(
@@ -112,6 +142,7 @@ class VaultAdmin:
                 "renewable": True,
                 "token_explicit_max_ttl": MAX_CREDENTIAL_TTL,
                 "token_type": "service",
+                "allowed_entity_aliases": [spiffe_pattern(profile)],
             },
         )
 

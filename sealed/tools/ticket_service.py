@@ -29,9 +29,14 @@ from types import FrameType
 from typing import Any, TypedDict
 from urllib.parse import parse_qs, urlsplit
 
+from sealed.identity.workload import IdentityVerifier, InvalidIdentity
+
 log = logging.getLogger(__name__)
 
 TOKEN_ENV = "SEALED_TICKETS_TOKEN"
+ISSUER_ENV = "SEALED_TICKETS_IDENTITY_ISSUER"
+PROFILES_ENV = "SEALED_TICKETS_ALLOWED_PROFILES"
+IDENTITY_HEADER = "X-Sealed-Identity"
 MAX_BODY_CHARS = 2000
 MAX_REQUEST_BYTES = 64 * 1024
 
@@ -130,11 +135,20 @@ class _HTTPError(Exception):
 
 class TicketService:
     def __init__(
-        self, *, token: str, data_path: Path, host: str = "127.0.0.1", port: int = 0
+        self,
+        *,
+        token: str,
+        data_path: Path,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        identity: IdentityVerifier | None = None,
     ) -> None:
         if not token:
             raise ValueError("the ticket service needs a non-empty token")
         self._token = token.encode()
+        # With a verifier, a write also needs a valid mission identity token of an
+        # allowed profile: a stolen bearer token alone writes nothing.
+        self.identity = identity
         self._data_path = data_path
         self._address = (host, port)
         # One lock for state and file: a comment is applied and persisted as one step,
@@ -291,6 +305,11 @@ class _Handler(BaseHTTPRequestHandler):
         if not service.authorized(self.headers.get("Authorization")):
             raise _HTTPError(HTTPStatus.UNAUTHORIZED, "missing or invalid bearer token")
         body, author = self._comment_payload()
+        if service.identity is not None:
+            try:
+                author = service.identity.verify(self.headers.get(IDENTITY_HEADER) or "").spiffe_id
+            except InvalidIdentity as exc:
+                raise _HTTPError(HTTPStatus.FORBIDDEN, str(exc)) from None
         created, comment = service.add_comment(
             int(match[1]), body, author, self.headers.get("Idempotency-Key") or None
         )
@@ -344,8 +363,15 @@ def main(argv: list[str] | None = None) -> int:
     if not token:
         print(f"error: set {TOKEN_ENV} to the bearer token writes must carry", file=sys.stderr)
         return 2
-
-    service = TicketService(token=token, data_path=args.data, host=args.host, port=args.port)
+    issuer = os.environ.get(ISSUER_ENV)
+    identity = (
+        IdentityVerifier(issuer, set(os.environ.get(PROFILES_ENV, "").split(",")) - {""})
+        if issuer
+        else None
+    )
+    service = TicketService(
+        token=token, data_path=args.data, host=args.host, port=args.port, identity=identity
+    )
     stopping = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from sealed.config import get_settings
 from sealed.tools.httpclient import async_client
 from sealed.tools.registry import ToolContext, ToolError, tool
+from sealed.tools.ticket_service import IDENTITY_HEADER
 
 TicketStatus = Literal["open", "pending", "closed"]
 
@@ -88,11 +89,17 @@ async def read_ticket(ctx: ToolContext, args: ReadArgs) -> Ticket:
     return Ticket.model_validate(response.json())
 
 
-@tool(name="tickets.comment", privilege="high", secrets=["tickets_token"], side_effects=True)
+@tool(
+    name="tickets.comment",
+    privilege="high",
+    secrets=["tickets_token", "mission_identity"],
+    side_effects=True,
+)
 async def comment_ticket(ctx: ToolContext, args: CommentArgs) -> Comment:
     """Add a comment to a support ticket (visible to the customer)."""
     headers = {
         "Authorization": f"Bearer {ctx.secret('tickets_token').reveal()}",
+        IDENTITY_HEADER: ctx.secret("mission_identity").reveal(),
         "Idempotency-Key": ctx.idempotency_key,
     }
     async with _client() as client:

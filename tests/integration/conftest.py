@@ -30,7 +30,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackInfo]:
     data_dir = tmp_path_factory.mktemp("stack")
     temporal, ui, vault, tickets = free_ports(4)
     ports = Ports(temporal=temporal, ui=ui, vault=vault, tickets=tickets)
-    with DevStack(data_dir, ports, worker=False, say=lambda _: None) as info:
+    writers = ("support-agent", "tester")
+    with DevStack(
+        data_dir, ports, worker=False, ticket_writers=writers, say=lambda _: None
+    ) as info:
         admin = VaultAdmin(info.vault_addr, (data_dir / "vault-root-token").read_text())
         admin.apply_profile(load_profile(TESTER_PROFILE))
         yield info
@@ -38,6 +41,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackInfo]:
 
 TESTER_PROFILE = Path(__file__).parents[1] / "data" / "profiles" / "tester.yaml"
 TOOL_MODULES = [*DEFAULT_TOOL_MODULES, "tests.slow_tools"]
+
+
+@pytest.fixture(scope="session")
+def admin_for_tests(stack: StackInfo) -> VaultAdmin:
+    return VaultAdmin(stack.vault_addr, (Path(stack.data_dir) / "vault-root-token").read_text())
 
 
 @pytest.fixture(scope="session")

@@ -35,7 +35,12 @@ def _ctx(token: str = TOKEN, key: str = "m-1/call-1") -> ToolContext:
         mission_id="m-1",
         call_id="call-1",
         idempotency_key=key,
-        secrets={"tickets_token": SecretValue("tickets_token", token)},
+        secrets={
+            "tickets_token": SecretValue("tickets_token", token),
+            # This service runs without an identity verifier (see the
+            # integration tests for the verified path).
+            "mission_identity": SecretValue("mission_identity", "unverified"),
+        },
     )
 
 
@@ -48,7 +53,7 @@ def test_registration() -> None:
     comment = REGISTRY["tickets.comment"]
     assert (comment.privilege, comment.secrets, comment.side_effects) == (
         "high",
-        ("tickets_token",),
+        ("tickets_token", "mission_identity"),
         True,
     )
     for name in ("tickets.list", "tickets.read", "http.fetch"):
