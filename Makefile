@@ -32,6 +32,7 @@ test: lint system-tools
 
 bench: $(STAMP)
 	$(PY) -m bench.mission_overhead
+	$(PY) -m bench.credentials
 
 # Regenerates the committed histories that tests/replay replays (see README).
 histories: $(STAMP)

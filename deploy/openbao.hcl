@@ -1,12 +1,14 @@
-# Production-shaped OpenBao: persistent storage, TLS terminated in front, and
-# the file audit device (OpenBao accepts audit devices only from its config).
-storage "file" {
-  path = "/openbao/data"
+# Production-shaped OpenBao: raft storage, TLS terminated in front, and the
+# file audit device (OpenBao accepts audit devices only from its config).
+storage "raft" {
+  path    = "/openbao/data"
+  node_id = "openbao-1"
 }
 
 listener "tcp" {
-  address     = "0.0.0.0:8200"
-  tls_disable = true
+  address         = "0.0.0.0:8200"
+  cluster_address = "0.0.0.0:8201"
+  tls_disable     = true
 }
 
 audit "file" "sealed" {
@@ -15,5 +17,6 @@ audit "file" "sealed" {
   }
 }
 
-api_addr = "http://openbao:8200"
-ui       = false
+api_addr     = "http://openbao:8200"
+cluster_addr = "http://openbao:8201"
+ui           = false

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import yaml
 from temporalio.client import Client
@@ -79,3 +80,60 @@ async def test_abort_cancels_a_running_mission(client: Client, worker, stack_env
 
     code, _, err = await run_cli("abort", mission_id, "--reason", "again", env=stack_env)
     assert code == 1 and "already aborted" in err
+
+
+async def test_profiles_revoke_revocations_unrevoke_and_audit(
+    client: Client, worker, stack_env, tmp_path
+):
+    name = f"cli-{uuid.uuid4().hex[:6]}"
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(
+        yaml.safe_dump(
+            {"name": name, "tools": {"test.stall": {}}, "secrets": {}, "approvers": ["ops@x"]}
+        )
+    )
+    code, out, err = await run_cli("profiles", "apply", str(profile), env=stack_env)
+    assert code == 0, err
+    assert f"{name}: 1 tools, policies sealed-p-{name}-t-test-stall" in out
+    code, out, _ = await run_cli("profiles", "show", name, env=stack_env)
+    assert code == 0 and '"approvers": [\n    "ops@x"\n  ]' in out
+
+    spec = yaml.safe_load(DEMO_MISSION.read_text())
+    spec.update(
+        name="stalling",
+        profile=name,
+        tools=["test.stall"],
+        model={
+            "provider": "scripted",
+            "script": {
+                "turns": [{"tool_calls": [{"name": "test.stall", "arguments": {"seconds": 300}}]}]
+            },
+        },
+    )
+    mission = tmp_path / "mission.yaml"
+    mission.write_text(yaml.safe_dump(spec))
+    code, out, err = await run_cli("submit", str(mission), env=stack_env)
+    assert code == 0, err
+    mission_id = out.strip()
+    async with asyncio.timeout(30):
+        await missions.wait_for_pending(client, mission_id, "tool:")
+
+    code, out, err = await run_cli(
+        "revoke", "profile", name, "--reason", "laptop stolen", env=stack_env
+    )
+    assert code == 0, err
+    assert f"revoked profile {name}: laptop stolen" in out and mission_id in out
+    code, out, err = await run_cli("submit", str(mission), env=stack_env)
+    assert code == 3 and f"profile '{name}' is revoked (laptop stolen" in err and out == ""
+    code, out, _ = await run_cli("revocations", env=stack_env)
+    assert code == 0 and name in out and "laptop stolen" in out
+
+    code, out, err = await run_cli("unrevoke", "profile", name, env=stack_env)
+    assert code == 0 and "lifted" in out, err
+    code, _, err = await run_cli("unrevoke", "profile", name, env=stack_env)
+    assert code == 1 and "is not revoked" in err
+
+    code, out, _ = await run_cli("audit", "show", mission_id, env=stack_env)
+    assert code == 0 and "mission.aborted" in out
+    code, out, _ = await run_cli("audit", "verify", env=stack_env)
+    assert code == 0 and "audit log OK" in out

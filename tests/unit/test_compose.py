@@ -35,13 +35,16 @@ def test_compose_file_is_valid(tmp_path):
     done = compose_config(
         {
             **os.environ,
-            "SEALED_WORKER_VAULT_TOKEN": "example",
+            "SEALED_WORKER_ROLE_ID": "example",
+            "SEALED_WORKER_SECRET_ID": "example",
             "SEALED_POSTGRES_PASSWORD_FILE": str(password),
         }
     )
     assert done.returncode == 0, done.stderr
 
 
-def test_compose_refuses_to_start_a_worker_without_its_own_token():
-    done = compose_config({k: v for k, v in os.environ.items() if k != "SEALED_WORKER_VAULT_TOKEN"})
-    assert done.returncode != 0 and "worker's Vault token" in done.stderr
+def test_compose_refuses_to_start_a_worker_without_its_own_identity():
+    done = compose_config(
+        {k: v for k, v in os.environ.items() if not k.startswith("SEALED_WORKER")}
+    )
+    assert done.returncode != 0 and "worker's AppRole" in done.stderr
