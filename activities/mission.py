@@ -3,7 +3,8 @@ where the model, the tools and the credential backends are touched."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime, timedelta
 
 import structlog
@@ -12,8 +13,9 @@ from temporalio import activity
 
 from activities.heartbeat import heartbeating
 from sealed.contract import MODEL_TURN, RUN_TOOL
+from sealed.identity.backend import SecretValue
 from sealed.identity.broker import CredentialBroker, CredentialRefused
-from sealed.llm import get_provider
+from sealed.llm import ModelConfigError, get_provider
 from sealed.models import ModelTurnInput, ModelTurnOutput, ToolCallInput, ToolCallResult
 from sealed.profiles import ProfileSource
 from sealed.tools.registry import ToolContext, ToolDef, ToolError
@@ -54,8 +56,8 @@ class MissionActivities:
     async def model_turn(self, request: ModelTurnInput) -> ModelTurnOutput:
         provider = get_provider(request.model.provider)
         tools = [self._tools[name].info() for name in request.tools if name in self._tools]
-        async with heartbeating():
-            reply = await provider.complete(request, tools)
+        async with self._model_credentials(request) as credentials, heartbeating():
+            reply = await provider.complete(request, tools, credentials)
         log.info(
             "model turn",
             mission_id=request.mission_id,
@@ -65,6 +67,31 @@ class MissionActivities:
             final=reply.is_final,
         )
         return reply
+
+    @contextlib.asynccontextmanager
+    async def _model_credentials(
+        self, request: ModelTurnInput
+    ) -> AsyncIterator[Mapping[str, SecretValue]]:
+        """The provider key, through the same path as a tool's secrets: granted
+        by the profile to the pseudo-tool `model.<provider>`, issued for this
+        turn, revoked after it."""
+        secret = request.model.api_key_secret
+        if secret is None:
+            yield {}
+            return
+        profile = await self._profiles.for_call(request.profile, request.mission_id)
+        try:
+            async with self._credentials.credentials(
+                profile=profile,
+                tool=f"model.{request.model.provider}",
+                secrets=(secret,),
+                mission_id=request.mission_id,
+                call_id=f"turn-{request.turn}",
+                ttl=activity.info().start_to_close_timeout or timedelta(minutes=5),
+            ) as credentials:
+                yield credentials
+        except CredentialRefused as exc:
+            raise ModelConfigError(str(exc)) from exc
 
     @activity.defn(name=RUN_TOOL)
     async def run_tool(self, request: ToolCallInput) -> ToolCallResult:

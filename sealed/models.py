@@ -93,6 +93,11 @@ class ModelSpec(Strict):
     name: str = "scripted-1"
     parameters: dict[str, Any] = Field(default_factory=dict)
     script: ModelScript | None = None
+    api_key_secret: str | None = Field(
+        default=None,
+        description="the profile secret holding the provider's key, granted to the "
+        "pseudo-tool 'model.<provider>': never an environment variable of the worker",
+    )
 
     @model_validator(mode="after")
     def _scripted_needs_script(self) -> ModelSpec:
@@ -173,6 +178,7 @@ class ToolInfo(Strict):
 
 class ModelTurnInput(Strict):
     mission_id: str
+    profile: str = ""
     turn: int
     model: ModelSpec
     system_prompt: str

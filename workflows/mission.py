@@ -179,6 +179,7 @@ class MissionWorkflow:
             MODEL_TURN,
             ModelTurnInput(
                 mission_id=self._input.mission_id,
+                profile=spec.profile,
                 turn=self._turn,
                 model=spec.model,
                 system_prompt=spec.system_prompt,

@@ -3,9 +3,10 @@ instructions, the conversation so far, the tools on offer) into a reply."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Protocol
 
+from sealed.identity.backend import SecretValue
 from sealed.models import ModelTurnInput, ModelTurnOutput, ToolInfo
 
 
@@ -18,7 +19,15 @@ class ModelTransientError(Exception):
 
 
 class ModelProvider(Protocol):
-    async def complete(self, request: ModelTurnInput, tools: list[ToolInfo]) -> ModelTurnOutput: ...
+    async def complete(
+        self,
+        request: ModelTurnInput,
+        tools: list[ToolInfo],
+        credentials: Mapping[str, SecretValue],
+    ) -> ModelTurnOutput:
+        """`credentials` holds the provider key (if the mission names one),
+        issued for this turn only and revoked when it returns."""
+        ...
 
 
 _FACTORIES: dict[str, Callable[[], ModelProvider]] = {}

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
+from sealed.identity.backend import SecretValue
 from sealed.llm.base import ModelConfigError, register_provider
 from sealed.models import (
     Message,
@@ -88,7 +89,12 @@ def _trailing_tool_outputs(conversation: list[Message]) -> list[Message]:
 
 
 class ScriptedProvider:
-    async def complete(self, request: ModelTurnInput, tools: list[ToolInfo]) -> ModelTurnOutput:
+    async def complete(
+        self,
+        request: ModelTurnInput,
+        tools: list[ToolInfo],
+        credentials: Mapping[str, SecretValue],
+    ) -> ModelTurnOutput:
         script = request.model.script
         if script is None:
             raise ModelConfigError("the scripted provider needs a script")

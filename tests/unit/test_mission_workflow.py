@@ -14,15 +14,19 @@ from temporalio.testing import WorkflowEnvironment
 from sealed.audit import AuditLog
 from sealed.config import Settings
 from sealed.contract import WORKFLOW_NAME
+from sealed.identity.backend import SecretSpec
 from sealed.identity.broker import CredentialBroker
+from sealed.llm.base import register_provider
 from sealed.models import (
     AbortRequest,
     MissionInput,
     MissionResult,
     MissionSpec,
     MissionStatus,
+    ModelSpec,
+    ModelTurnOutput,
 )
-from sealed.profiles import Profile
+from sealed.profiles import Profile, ToolGrant
 from sealed.tools.registry import REGISTRY, ToolContext, ToolError, tool
 from tests.fakes import DictBackend, StaticProfiles
 from workers.worker import build_worker
@@ -310,3 +314,50 @@ async def test_a_revoked_profile_fails_the_mission_without_retrying(time_skippin
         if e.HasField("activity_task_started_event_attributes")
     ]
     assert max(attempts) == 1
+
+
+class KeyedProvider:
+    """A provider that needs its API key: it reports the key's length, never the key."""
+
+    async def complete(self, request, tools, credentials):  # type: ignore[no-untyped-def]
+        key = credentials["provider_key"].reveal()
+        return ModelTurnOutput(content=f"authenticated with a {len(key)}-character key")
+
+
+register_provider("keyed", KeyedProvider)
+
+
+async def test_the_model_key_comes_through_the_profile_not_the_environment(
+    time_skipping_env, tmp_path
+):
+    keyed = TESTER.model_copy(
+        update={
+            "tools": {**TESTER.tools, "model.keyed": ToolGrant(secrets=["provider_key"])},
+            "secrets": {
+                **TESTER.secrets,
+                "provider_key": SecretSpec(backend="dict", ref="provider_key"),
+            },
+        }
+    )
+    _, broker, backend = identity(tmp_path, {"provider_key": "sk-test-0123456789"})
+    w = build_worker(
+        time_skipping_env.client,
+        Settings(task_queue=TASK_QUEUE),
+        identity=(StaticProfiles(keyed), broker),
+        tools=TEST_TOOLS,
+    )
+    mission = spec([{"final": "unused"}]).model_copy(
+        update={"model": ModelSpec(provider="keyed", api_key_secret="provider_key")}
+    )
+    async with w:
+        result, _ = await run(time_skipping_env, mission)
+        refused, _ = await run(
+            time_skipping_env,
+            mission.model_copy(
+                update={"model": ModelSpec(provider="keyed", api_key_secret="other")}
+            ),
+        )
+    assert result.answer == "authenticated with a 18-character key"
+    assert [lease.secret for lease in backend.revoked] == ["provider_key"]
+    assert refused.status == MissionStatus.FAILED
+    assert refused.reason is not None and "does not grant 'model.keyed'" in refused.reason

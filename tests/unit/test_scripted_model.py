@@ -88,7 +88,7 @@ def _record(conversation: list[Message], out: ModelTurnOutput, outputs: list[str
 
 
 async def _complete(model: ModelSpec, conversation: list[Message], turn: int) -> ModelTurnOutput:
-    return await ScriptedProvider().complete(_request(model, conversation, turn), [])
+    return await ScriptedProvider().complete(_request(model, conversation, turn), [], {})
 
 
 # --- following the script ----------------------------------------------------------
@@ -359,6 +359,6 @@ async def test_same_input_same_output() -> None:
     request = _request(model, conversation, 3)
     # The activity receives its input through a JSON round trip (the data converter).
     copy = ModelTurnInput.model_validate_json(request.model_dump_json())
-    outputs = [await ScriptedProvider().complete(r, []) for r in (request, request, copy)]
+    outputs = [await ScriptedProvider().complete(r, [], {}) for r in (request, request, copy)]
     assert outputs[0] == outputs[1] == outputs[2]
     assert outputs[0].model_dump_json() == outputs[2].model_dump_json()
