@@ -5,6 +5,7 @@ the role-wide revoke policy, and fail-closed when the server is gone."""
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 from botocore.config import Config
 from moto.server import ThreadedMotoServer
 
+from sealed.audit import AuditLog
 from sealed.identity.aws import (
     REVOKE_POLICY_NAME,
     AwsSecretsManager,
@@ -23,6 +25,8 @@ from sealed.identity.aws import (
     default_client_factory,
 )
 from sealed.identity.backend import CredentialRequest, SecretSpec, SecretUnavailable
+from sealed.profiles import Profile
+from sealed.revocations import Revoker
 
 pytestmark = pytest.mark.integration
 
@@ -202,3 +206,30 @@ async def test_stopped_server_fails_closed(moto_endpoint):
     assert "value-behind-a-dead-server" not in str(exc.value)
     with pytest.raises(SecretUnavailable, match="unreachable"):
         await sts.issue(request("aws-sts", ROLE_ARN))
+
+
+async def test_revoking_a_profile_denies_its_sts_sessions(
+    moto_endpoint, client, admin_for_tests, tmp_path
+):
+    """Revoker.revoke_profile puts AWS's documented deny-older-sessions policy
+    on every role the profile assumes (AWS applies it within minutes)."""
+    name = f"aws-{uuid.uuid4().hex[:6]}"
+    admin_for_tests.apply_profile(
+        Profile.model_validate(
+            {
+                "name": name,
+                "tools": {"reports.fetch": {"secrets": ["reports"]}},
+                "secrets": {"reports": {"backend": "aws-sts", "ref": ROLE_ARN}},
+            }
+        )
+    )
+    sts = AwsSts(factory(moto_endpoint))
+    revoker = Revoker(admin_for_tests, client, AuditLog(tmp_path / "audit.log"), sts)
+    report = await revoker.revoke_profile(name, "rotate", "tests")
+    policy = factory(moto_endpoint)("iam").get_role_policy(
+        RoleName=ROLE_NAME, PolicyName=REVOKE_POLICY_NAME
+    )["PolicyDocument"]
+    if isinstance(policy, str):
+        policy = json.loads(policy)
+    issued_before = policy["Statement"][0]["Condition"]["DateLessThan"]["aws:TokenIssueTime"]
+    assert issued_before == report.revocation.at.strftime("%Y-%m-%dT%H:%M:%SZ")
