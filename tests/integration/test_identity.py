@@ -236,3 +236,19 @@ async def test_revoked_profile_stops_tool_calls_of_missions_not_yet_aborted(vaul
     admin.lift_revocation("profile", name)
     with pytest.raises(ProfileNotAllowed, match="mission 'm-y' is revoked"):
         await profiles.for_call(name, "m-y")
+
+
+async def test_a_dynamic_credential_is_renewed_then_revoked(stack, vault_worker, admin):
+    """The `vault-token` credential is a leased dynamic secret: issue, renew, revoke."""
+    name = f"victim-{uuid.uuid4().hex[:6]}"
+    admin.apply_profile(victim_profile(name))
+    backend = VaultBackend(vault_worker)
+    spec = SecretSpec(backend="vault-token", ref="probe")
+    credential = await backend.issue(request(name, "probe.vault", "probe", spec))
+    assert credential.lease.renewable and credential.lease.expires_at is not None
+    renewed = await backend.renew(credential.lease, timedelta(minutes=10))
+    assert renewed.expires_at is not None and renewed.expires_at > credential.lease.expires_at
+    ttl = admin.client.auth.token.lookup_accessor(credential.lease.lease_id)["data"]["ttl"]
+    assert ttl > 300
+    await backend.revoke(renewed)
+    assert not alive(stack, credential.value.reveal())
