@@ -116,12 +116,15 @@ class MissionNotRunning(Exception):
     pass
 
 
-async def abort(client: Client, mission_id: str, reason: str) -> MissionProgress:
+async def abort(
+    client: Client, mission_id: str, reason: str, *, wait_for_cancellation: bool = True
+) -> MissionProgress:
     """Abort a running mission; MissionNotRunning if it has already ended."""
     handle = client.get_workflow_handle(mission_id)
+    request = AbortRequest(reason=reason, wait_for_cancellation=wait_for_cancellation)
     try:
         answer: MissionProgress = await handle.execute_update(
-            "abort", AbortRequest(reason=reason), result_type=MissionProgress
+            "abort", request, result_type=MissionProgress
         )
         return answer
     except WorkflowUpdateFailedError as exc:

@@ -248,3 +248,8 @@ class MissionResult(Strict):
 
 class AbortRequest(Strict):
     reason: str = Field(min_length=1, max_length=500)
+    wait_for_cancellation: bool = Field(
+        default=True,
+        description="return only once the in-flight call has stopped; a profile "
+        "revocation, whose credentials are already dead at the backend, need not wait",
+    )

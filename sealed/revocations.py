@@ -41,10 +41,12 @@ class Revoker:
     async def _record(self, event: AuditEvent) -> None:
         await asyncio.to_thread(self._audit.record, event)
 
-    async def _abort_all(self, mission_ids: list[str], reason: str, actor: str) -> list[str]:
+    async def _abort_all(
+        self, mission_ids: list[str], reason: str, actor: str, *, wait: bool
+    ) -> list[str]:
         async def one(mission_id: str) -> str | None:
             try:
-                await missions.abort(self._client, mission_id, reason)
+                await missions.abort(self._client, mission_id, reason, wait_for_cancellation=wait)
             except missions.MissionNotRunning:
                 return None
             await self._record(
@@ -70,15 +72,24 @@ class Revoker:
         revocation = await asyncio.to_thread(
             self._admin.record_revocation, "profile", name, reason, actor
         )
-        # The backend first: from here on nothing of the profile's works.
-        await asyncio.to_thread(self._admin.kill_profile_credentials, name)
-        await self._revoke_sts_sessions(name, revocation)
         await self._record(
             AuditEvent(kind="revocation.added", profile=name, reason=reason, actor=actor)
         )
-        aborted = await self._abort_all(
-            await self._running(name), f"profile '{name}' revoked: {reason}", actor
-        )
+
+        async def kill_credentials() -> None:
+            await asyncio.to_thread(self._admin.kill_profile_credentials, name)
+            await self._revoke_sts_sessions(name, revocation)
+
+        async def abort_missions() -> list[str]:
+            running = await self._running(name)
+            # No need to wait for each call to stop: its credentials are dead.
+            return await self._abort_all(
+                running, f"profile '{name}' revoked: {reason}", actor, wait=False
+            )
+
+        # Both at once: the record already refuses every new call of the profile,
+        # the backend kill refuses every credential ever issued under it.
+        _, aborted = await asyncio.gather(kill_credentials(), abort_missions())
         return RevocationReport(
             revocation=revocation, missions_aborted=aborted, seconds=time.monotonic() - start
         )
@@ -103,7 +114,9 @@ class Revoker:
         )
         # Abort first (the abort waits for the in-flight call to stop and revoke
         # its own credentials), then sweep anything of the mission still alive.
-        aborted = await self._abort_all([mission_id], f"mission revoked: {reason}", actor)
+        aborted = await self._abort_all(
+            [mission_id], f"mission revoked: {reason}", actor, wait=True
+        )
         killed = await asyncio.to_thread(self._admin.kill_mission_credentials, mission_id)
         return RevocationReport(
             revocation=revocation,

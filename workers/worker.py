@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from datetime import timedelta
 
 import boto3
 import structlog
@@ -71,6 +72,9 @@ def build_worker(
         task_queue=settings.task_queue,
         workflows=[MissionWorkflow],
         activities=[activities.model_turn, activities.run_tool],
+        # An abort or a revocation reaches a running call in a heartbeat
+        # response: at most a second late, not 0.8 x the heartbeat timeout.
+        max_heartbeat_throttle_interval=timedelta(seconds=1),
     )
 
 

@@ -76,6 +76,7 @@ class MissionWorkflow:
         self._pending: list[str] = []
         self._conversation: list[Message] = []
         self._abort_reason: str | None = None
+        self._abort_waits = True
         self._reason: str | None = None
         self._answer: str | None = None
         self._stopping = False
@@ -100,7 +101,9 @@ class MissionWorkflow:
             reason = f"deadline of {input.spec.limits.deadline} passed"
             return await self._stop(loop, MissionStatus.LIMIT_EXCEEDED, reason)
         if not loop.done() and self._abort_reason is not None:
-            return await self._stop(loop, MissionStatus.ABORTED, self._abort_reason)
+            return await self._stop(
+                loop, MissionStatus.ABORTED, self._abort_reason, wait=self._abort_waits
+            )
         return loop.result()
 
     # --- queries and updates -------------------------------------------------
@@ -124,6 +127,7 @@ class MissionWorkflow:
     @workflow.update
     async def abort(self, request: AbortRequest) -> MissionProgress:
         self._abort_reason = request.reason
+        self._abort_waits = request.wait_for_cancellation
         await workflow.wait_condition(lambda: self._status.finished)
         return self.status()
 
@@ -248,12 +252,19 @@ class MissionWorkflow:
         )
 
     async def _stop(
-        self, loop: asyncio.Task[MissionResult], status: MissionStatus, reason: str
+        self,
+        loop: asyncio.Task[MissionResult],
+        status: MissionStatus,
+        reason: str,
+        *,
+        wait: bool = True,
     ) -> MissionResult:
         """Cancel what is in flight (activities heartbeat, so they see it) and
-        end the mission with `status`."""
+        end the mission with `status`, once it has stopped unless `wait` is off
+        (then the call learns of it from its next heartbeat)."""
         self._stopping = True
         loop.cancel()
-        with contextlib.suppress(asyncio.CancelledError, ActivityError):
-            await loop
+        if wait:
+            with contextlib.suppress(asyncio.CancelledError, ActivityError):
+                await loop
         return self._finish(status, reason)

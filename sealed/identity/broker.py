@@ -41,10 +41,9 @@ class CredentialBroker:
         self._backends = backends
         self._audit = audit
 
-    async def _record(
-        self, kind: AuditKind, request: CredentialRequest, **fields: str | None
-    ) -> None:
-        event = AuditEvent(
+    @staticmethod
+    def _event(kind: AuditKind, request: CredentialRequest, **fields: str | None) -> AuditEvent:
+        return AuditEvent(
             kind=kind,
             mission_id=request.mission_id,
             profile=request.profile,
@@ -52,7 +51,11 @@ class CredentialBroker:
             secret=request.secret,
             **fields,
         )
-        await asyncio.to_thread(self._audit.record, event)
+
+    async def _record(
+        self, kind: AuditKind, request: CredentialRequest, **fields: str | None
+    ) -> None:
+        await asyncio.to_thread(self._audit.record, self._event(kind, request, **fields))
 
     @contextlib.asynccontextmanager
     async def credentials(
@@ -113,21 +116,30 @@ class CredentialBroker:
             yield {r.secret: c.value for r, _, c in issued}
             outcome = "ok"
         finally:
+            # What happened after the issue is written in one batch (one fsync):
+            # the "issued" records are already on disk before the tool ran.
+            events = []
             for request, backend, credential in reversed(issued):
                 lease = credential.lease.lease_id
-                await self._record("credential.used", request, lease_id=lease, outcome=outcome)
+                events.append(
+                    self._event("credential.used", request, lease_id=lease, outcome=outcome)
+                )
                 try:
                     await asyncio.shield(backend.revoke(credential.lease))
                 except Exception as exc:  # its TTL still ends it; say so loudly
                     log.error(
                         "revoke failed", secret=request.secret, lease_id=lease, error=str(exc)
                     )
-                    await self._record(
-                        "credential.revoked",
-                        request,
-                        lease_id=lease,
-                        outcome="error",
-                        reason=str(exc),
+                    events.append(
+                        self._event(
+                            "credential.revoked",
+                            request,
+                            lease_id=lease,
+                            outcome="error",
+                            reason=str(exc),
+                        )
                     )
                 else:
-                    await self._record("credential.revoked", request, lease_id=lease)
+                    events.append(self._event("credential.revoked", request, lease_id=lease))
+            if events:
+                await asyncio.to_thread(self._audit.record_many, events)

@@ -91,8 +91,11 @@ class VaultWorker:
         self.url = url
         self._role_id = role_id
         self._secret_id = secret_id
-        self._client = hvac.Client(url=url, timeout=5)
+        # token="" so hvac never picks up VAULT_TOKEN or ~/.vault-token: the
+        # worker runs on its own AppRole identity or not at all.
+        self._client = hvac.Client(url=url, token="", timeout=5)
         self._lock = threading.Lock()
+        self._local = threading.local()
 
     def _login(self) -> None:
         with self._lock:
@@ -112,6 +115,15 @@ class VaultWorker:
 
     async def acall(self, what: str, fn: Callable[[hvac.Client], T]) -> T:
         return await asyncio.to_thread(self.call, what, fn)
+
+    def as_token(self, token: str) -> hvac.Client:
+        """A client acting as a call's own token. One per thread, its connection
+        reused: a new client per call costs a TCP connection each time."""
+        client: hvac.Client | None = getattr(self._local, "client", None)
+        if client is None:
+            client = self._local.client = hvac.Client(url=self.url, token="", timeout=5)
+        client.token = token
+        return client
 
 
 class VaultBackend:
@@ -168,7 +180,7 @@ class VaultBackend:
         )
         if request.spec.backend == "vault-token":
             return Credential(SecretValue(request.secret, token), lease)
-        call = hvac.Client(url=self._worker.url, token=token, timeout=5)
+        call = self._worker.as_token(token)
         if request.spec.backend == "vault-identity":
             try:
                 jwt = call.adapter.get(f"/v1/identity/oidc/token/{request.spec.ref}")["data"][
