@@ -36,7 +36,8 @@ with workflow.unsafe.imports_passed_through():
 
     from sealed.config import Settings, get_settings
     from sealed.devstack import DevStack, Ports, StackInfo
-    from sealed.identity.vault import VaultKV
+    from sealed.identity.vault import VaultWorker
+    from sealed.identity.vault_profiles import VaultProfiles
     from sealed.logging import configure_logging
     from sealed.missions import submit
     from sealed.models import (
@@ -53,7 +54,7 @@ with workflow.unsafe.imports_passed_through():
     from sealed.ports import free_ports
     from sealed.tools.tickets import Ticket
     from workers.client import connect_to
-    from workers.worker import build_worker, worker_token
+    from workers.worker import build_worker
 
 BARE_QUEUE = "sealed-bench-bare"
 TARGET_N = 10
@@ -223,15 +224,14 @@ async def run_all(info: StackInfo, turns: list[int], reps: int) -> list[Row]:
         temporal_ui_url=info.ui_url,
         vault_addr=info.vault_addr,
         tickets_url=info.tickets_url,
-        vault_token=None,  # the worker's own read-only token from data_dir, as in `sealed dev`
     )
     # The tools read the process settings (tickets_url) from the environment.
     os.environ.update(info.env())
     get_settings.cache_clear()
-    # The real backend answers with the worker's token (tickets.read itself needs no secret).
-    await VaultKV(info.vault_addr, worker_token(settings)).read(
-        "tickets_token", mission_id="bench", profile="support-agent"
-    )
+    # The real backend answers the worker's own AppRole identity: every tool call
+    # checks its profile and revocations there (tickets.read needs no secret).
+    vault = VaultWorker(info.vault_addr, *settings.worker_approle())
+    await VaultProfiles(vault).for_call("support-agent", "bench")
     client = await connect_to(info.temporal_address)
     mission_worker = build_worker(client, settings)
     bare_worker = Worker(client, task_queue=BARE_QUEUE, workflows=[BareWorkflow], activities=[noop])
