@@ -33,6 +33,7 @@ test: lint system-tools
 bench: $(STAMP)
 	$(PY) -m bench.mission_overhead
 	$(PY) -m bench.credentials
+	$(PY) -m bench.redaction
 
 # Regenerates the committed histories that tests/replay replays (see README).
 histories: $(STAMP)

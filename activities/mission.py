@@ -3,6 +3,7 @@ where the model, the tools and the credential backends are touched."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime, timedelta
@@ -10,7 +11,9 @@ from datetime import UTC, datetime, timedelta
 import structlog
 from pydantic import ValidationError
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
+from activities.boundary import Boundary
 from activities.heartbeat import heartbeating
 from sealed.contract import MODEL_TURN, RUN_TOOL
 from sealed.identity.backend import SecretValue
@@ -46,18 +49,52 @@ class MissionActivities:
         *,
         profiles: ProfileSource,
         credentials: CredentialBroker,
+        boundary: Boundary,
         tools: Mapping[str, ToolDef],
     ) -> None:
         self._profiles = profiles
         self._credentials = credentials
+        self._boundary = boundary
         self._tools = tools
 
     @activity.defn(name=MODEL_TURN)
     async def model_turn(self, request: ModelTurnInput) -> ModelTurnOutput:
         provider = get_provider(request.model.provider)
         tools = [self._tools[name].info() for name in request.tools if name in self._tools]
-        async with self._model_credentials(request) as credentials, heartbeating():
-            reply = await provider.complete(request, tools, credentials)
+        counts: dict[str, int] = {}
+        async with self._model_credentials(request) as credentials:
+            redactor, issued = await self._boundary.redactor(
+                request.mission_id, request.known, credentials
+            )
+            # The model sees nothing the mission was issued, nor anything secret-shaped...
+            prompt = request.model_copy(
+                update={
+                    "system_prompt": self._boundary.redact_json(
+                        request.system_prompt, redactor, counts
+                    ),
+                    "goal": self._boundary.redact_json(request.goal, redactor, counts),
+                    "conversation": [
+                        self._boundary.redact_message(m, redactor, counts)
+                        for m in request.conversation
+                    ],
+                }
+            )
+            async with heartbeating():
+                raw = await provider.complete(prompt, tools, credentials)
+            # ... and its reply (which may echo what a tool leaked) is redacted too.
+            reply = ModelTurnOutput(
+                content=self._boundary.redact_json(raw.content, redactor, counts),
+                tool_calls=[
+                    c.model_copy(
+                        update={
+                            "arguments": self._boundary.redact_json(c.arguments, redactor, counts)
+                        }
+                    )
+                    for c in raw.tool_calls
+                ],
+                issued=issued,
+            )
+        await self._boundary.record(request.mission_id, "model_turn", counts)
         log.info(
             "model turn",
             mission_id=request.mission_id,
@@ -126,19 +163,38 @@ class MissionActivities:
                 call_id=call.id,
                 ttl=_credential_ttl(request),
             ) as secrets:
+                redactor, issued = await self._boundary.redactor(
+                    request.mission_id, request.known, secrets
+                )
                 context = ToolContext(
                     mission_id=request.mission_id,
                     call_id=call.id,
                     idempotency_key=request.idempotency_key,
                     secrets=secrets,
                 )
-                async with heartbeating():
-                    output = await tool.fn(context, args)
+                try:
+                    async with heartbeating():
+                        text = ToolDef.render(await tool.fn(context, args))
+                except ToolError as exc:
+                    # The tool's own message may quote what it was given.
+                    bound.info("tool call", outcome="tool_error")
+                    message, _ = await self._boundary.tool_output(
+                        request.mission_id, call.name, str(exc), redactor
+                    )
+                    return _tool_error(request, message).model_copy(update={"issued": issued})
+                except (asyncio.CancelledError, ApplicationError):
+                    raise
+                except Exception as exc:
+                    # Retried per the policy; its message (which reaches history
+                    # and the SDK's log) redacted, the original chain dropped.
+                    raise self._boundary.sanitised(exc, redactor) from None
         except CredentialRefused as exc:
             bound.info("tool call", outcome="refused")
             return _tool_error(request, str(exc))
-        except ToolError as exc:
-            bound.info("tool call", outcome="tool_error")
-            return _tool_error(request, str(exc))
-        bound.info("tool call", outcome="ok")
-        return ToolCallResult(call_id=call.id, name=call.name, output=ToolDef.render(output))
+        output, signals = await self._boundary.tool_output(
+            request.mission_id, call.name, text, redactor
+        )
+        bound.info("tool call", outcome="ok", injection=signals or None)
+        return ToolCallResult(
+            call_id=call.id, name=call.name, output=output, flags=signals, issued=issued
+        )

@@ -47,11 +47,10 @@ from sealed.identity.vault_admin import VaultAdmin
 from sealed.logging import configure_logging
 from sealed.missions import submit
 from sealed.models import MissionResult, MissionSpec, MissionStatus
-from sealed.ports import free_ports
 from sealed.profiles import Profile, load_profile, token_role, tool_policy
 from sealed.revocations import Revoker
 from sealed.tools.registry import ToolContext, load_tool_modules
-from workers.client import connect_to
+from workers.client import connect
 from workers.worker import build_worker
 
 TESTER = Path(__file__).resolve().parents[1] / "tests" / "data" / "profiles" / "tester.yaml"
@@ -464,7 +463,7 @@ async def run_all(info: StackInfo, samples: int, warmup: int, missions: int) -> 
     admin = TimedAdmin(info.vault_addr, (info.data_dir / "vault-root-token").read_text().strip())
     admin.apply_profile(load_profile(TESTER))
     await issue_use_revoke(info, settings, admin, samples, warmup)
-    client = await connect_to(info.temporal_address)
+    client = await connect(settings)
     await fan_out(info, settings, admin, client, missions)
 
 
@@ -480,8 +479,7 @@ def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="sealed-bench-") as tmp:
         data_dir = Path(tmp)
-        temporal, ui, vault, tickets = free_ports(4)
-        ports = Ports(temporal=temporal, ui=ui, vault=vault, tickets=tickets)
+        ports = Ports.free()
         with (
             DevStack(data_dir, ports, worker=False, say=lambda _: None) as info,
             (data_dir / "logs" / "worker.log").open("w") as log_file,

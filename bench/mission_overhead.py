@@ -51,9 +51,8 @@ with workflow.unsafe.imports_passed_through():
         ScriptedToolCall,
         ScriptedTurn,
     )
-    from sealed.ports import free_ports
     from sealed.tools.tickets import Ticket
-    from workers.client import connect_to
+    from workers.client import connect
     from workers.worker import build_worker
 
 BARE_QUEUE = "sealed-bench-bare"
@@ -232,7 +231,7 @@ async def run_all(info: StackInfo, turns: list[int], reps: int) -> list[Row]:
     # checks its profile and revocations there (tickets.read needs no secret).
     vault = VaultWorker(info.vault_addr, *settings.worker_approle())
     await VaultProfiles(vault).for_call("support-agent", "bench")
-    client = await connect_to(info.temporal_address)
+    client = await connect(settings)
     mission_worker = build_worker(client, settings)
     bare_worker = Worker(client, task_queue=BARE_QUEUE, workflows=[BareWorkflow], activities=[noop])
     async with mission_worker, bare_worker:
@@ -290,8 +289,7 @@ def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="sealed-bench-") as tmp:
         data_dir = Path(tmp)
-        temporal, ui, vault, tickets = free_ports(4)
-        ports = Ports(temporal=temporal, ui=ui, vault=vault, tickets=tickets)
+        ports = Ports.free()
         # DevStack.start runs its own event loop: start it before ours.
         with (
             DevStack(data_dir, ports, worker=False, say=lambda _: None) as info,

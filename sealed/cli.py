@@ -25,6 +25,7 @@ from sealed.identity.vault_admin import ProfileRevoked, RevocationKind, VaultAdm
 from sealed.logging import configure_logging
 from sealed.models import MissionResult, MissionSpec, MissionStatus
 from sealed.profiles import load_profile
+from sealed.redaction.cli import redact
 from sealed.revocations import Revoker, SubmissionRefused, ensure_submittable
 from sealed.spec_loader import SpecError, load_mission
 from workers.client import connect
@@ -35,6 +36,7 @@ revoke_app = typer.Typer(no_args_is_help=True, help="Revoke a profile or one mis
 app.add_typer(profiles_app, name="profiles")
 app.add_typer(revoke_app, name="revoke")
 app.add_typer(audit_app, name="audit")
+app.command("redact")(redact)
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 DEMO_MISSION = EXAMPLES / "missions" / "triage.yaml"
@@ -56,6 +58,7 @@ def _settings(data_dir: Path | None = None) -> Settings:
             "temporal_ui_url": info.ui_url,
             "vault_addr": info.vault_addr,
             "tickets_url": info.tickets_url,
+            "codec_url": info.codec_url,
         }
     )
 
@@ -74,6 +77,7 @@ def _ports(settings: Settings) -> Ports:
         ui=port(settings.temporal_ui_url),
         vault=port(settings.vault_addr),
         tickets=port(settings.tickets_url),
+        codec=port(settings.codec_url),
     )
 
 
@@ -82,6 +86,8 @@ def _print_stack(info: StackInfo) -> None:
     typer.echo(f"  Web UI       {info.ui_url}")
     typer.echo(f"  OpenBao      {info.vault_addr}")
     typer.echo(f"  tickets      {info.tickets_url}")
+    typer.echo(f"  codec        {info.codec_url} (bearer token in {info.data_dir / 'codec-token'};")
+    typer.echo(f"               sign in for the Web UI at {info.codec_url}/login)")
     typer.echo(f"  data         {info.data_dir}")
 
 
@@ -392,6 +398,22 @@ def unrevoke(kind: _Kind, name: str) -> None:
         typer.echo(f"lifted the revocation of {which} {name} ({lifted.reason})")
 
     asyncio.run(go())
+
+
+@app.command("codec-server")
+def codec_server(
+    allow_origin: Annotated[
+        list[str] | None, typer.Option(help="a Web UI origin besides temporal_ui_url")
+    ] = None,
+) -> None:
+    """Serve /encode and /decode (bearer token required) on codec_url."""
+    from sealed.codec_server import CodecServer, serve
+    from workers.client import codec_keyring
+
+    settings = _settings()
+    host, port = settings.codec_url.removeprefix("http://").rstrip("/").rsplit(":", 1)
+    origins = [settings.temporal_ui_url, *(allow_origin or [])]
+    serve(CodecServer(codec_keyring(settings), settings.codec_bearer(), origins, host, int(port)))
 
 
 def main() -> None:

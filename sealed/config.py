@@ -8,7 +8,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -43,6 +43,13 @@ class Settings(BaseSettings):
     aws_endpoint_url: str | None = None
     agentcore_workload: str | None = None
     tickets_url: str = "http://127.0.0.1:8765"
+    # Payload encryption (sealed.codec): keys from a file or the environment in
+    # production, from OpenBao KV (read with the worker's AppRole) in the dev stack.
+    codec_keys: SecretStr | None = None
+    codec_keys_file: Path | None = None
+    codec_vault_path: str = "sealed/codec/keys"
+    codec_url: str = "http://127.0.0.1:8234"
+    codec_token: SecretStr | None = None
     tool_modules: list[str] = Field(default_factory=lambda: list(DEFAULT_TOOL_MODULES))
     log_format: str = Field(default="auto", pattern="^(auto|json|console)$")
 
@@ -64,6 +71,11 @@ class Settings(BaseSettings):
             self.vault_role_id or self._dev_file("vault_role_id", "worker-role-id"),
             self.vault_secret_id or self._dev_file("vault_secret_id", "worker-secret-id"),
         )
+
+    def codec_bearer(self) -> str:
+        if self.codec_token is not None:
+            return self.codec_token.get_secret_value()
+        return self._dev_file("codec_token", "codec-token")
 
     def operator_token(self) -> str:
         return self.vault_token or self._dev_file("vault_token", "vault-root-token")

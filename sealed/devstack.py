@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import json
 import os
 import secrets
 import signal
@@ -21,13 +22,18 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import hvac
 from pydantic import BaseModel
+from temporalio.client import Client
 
 from sealed.binaries import executable, openbao
+from sealed.codec import KeyRing, provision_vault_keys
+from sealed.config import Settings
 from sealed.identity.vault_admin import VaultAdmin
+from sealed.ports import free_ports
 from sealed.profiles import load_profile
 from sealed.search_attributes import register_search_attributes
 
@@ -44,6 +50,13 @@ class Ports(BaseModel):
     ui: int = 8233
     vault: int = 8200
     tickets: int = 8765
+    codec: int = 8234
+
+    @classmethod
+    def free(cls) -> Ports:
+        """Ports nobody uses, for a stack beside a running `sealed dev`."""
+        temporal, ui, vault, tickets, codec = free_ports(5)
+        return cls(temporal=temporal, ui=ui, vault=vault, tickets=tickets, codec=codec)
 
 
 class StackInfo(BaseModel):
@@ -55,7 +68,20 @@ class StackInfo(BaseModel):
     ui_url: str
     vault_addr: str
     tickets_url: str
+    codec_url: str
     pids: dict[str, int]
+
+    def settings(self, **overrides: Any) -> Settings:
+        """Settings pointed at this stack."""
+        return Settings(
+            data_dir=self.data_dir,
+            temporal_address=self.temporal_address,
+            temporal_ui_url=self.ui_url,
+            vault_addr=self.vault_addr,
+            tickets_url=self.tickets_url,
+            codec_url=self.codec_url,
+            **overrides,
+        )
 
     def env(self) -> dict[str, str]:
         """The settings a client or worker needs to use this stack."""
@@ -65,6 +91,7 @@ class StackInfo(BaseModel):
             "SEALED_TEMPORAL_UI_URL": self.ui_url,
             "SEALED_VAULT_ADDR": self.vault_addr,
             "SEALED_TICKETS_URL": self.tickets_url,
+            "SEALED_CODEC_URL": self.codec_url,
         }
 
 
@@ -139,7 +166,7 @@ class DevStack:
         (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
         try:
             self._start_temporal()
-            self._start_vault()
+            self._start_codec(self._start_vault())
             self._start_tickets()
             self.info = StackInfo(
                 data_dir=self.data_dir,
@@ -148,6 +175,7 @@ class DevStack:
                 ui_url=f"http://127.0.0.1:{self.ports.ui}",
                 vault_addr=f"http://127.0.0.1:{self.ports.vault}",
                 tickets_url=f"http://127.0.0.1:{self.ports.tickets}",
+                codec_url=f"http://127.0.0.1:{self.ports.codec}",
                 pids={},
             )
             if self.worker:
@@ -235,6 +263,9 @@ class DevStack:
                 "--log-level",
                 "warn",
                 "--ui-disable-news-fetch",
+                # The Web UI decodes payloads through our codec server (started next).
+                "--ui-codec-endpoint",
+                f"http://127.0.0.1:{self.ports.codec}",
             ],
         )
         self._wait("temporal", lambda: _port_open(self.ports.temporal))
@@ -243,7 +274,7 @@ class DevStack:
         if added:
             self.say(f"registered search attributes: {', '.join(added)}")
 
-    def _start_vault(self) -> None:
+    def _start_vault(self) -> KeyRing:
         storage = self.data_dir / "openbao"
         storage.mkdir(exist_ok=True, mode=0o700)
         config = self.data_dir / "openbao.hcl"
@@ -263,7 +294,7 @@ class DevStack:
         )
         root = self._unseal(addr)
         self._wait("openbao", lambda: httpx.get(f"{addr}/v1/sys/health").status_code == 200)
-        self._provision_vault(VaultAdmin(addr, root))
+        return self._provision_vault(VaultAdmin(addr, root))
 
     def _unseal(self, addr: str) -> str:
         """Initialise on first start (one key share: a local dev server), unseal
@@ -282,11 +313,14 @@ class DevStack:
         client.sys.submit_unseal_key(key_file.read_text().strip())
         return root_file.read_text().strip()
 
-    def _provision_vault(self, admin: VaultAdmin) -> None:
-        """Idempotent, every start: the KV engine, the worker's AppRole (a new
-        secret id each start), the demo's ticket token and example profiles."""
+    def _provision_vault(self, admin: VaultAdmin) -> KeyRing:
+        """Idempotent, every start: the KV engine, the codec keys, the worker's
+        AppRole (a new secret id each start), the identity token issuer, the
+        redaction key, the demo's ticket token and example profiles."""
         admin.ensure_kv()
+        keyring = provision_vault_keys(admin.client)
         admin.provision_identity_tokens()
+        admin.ensure_redaction_key()
         role_id, secret_id = admin.provision_worker()
         for name, value in (("worker-role-id", role_id), ("worker-secret-id", secret_id)):
             path = self.data_dir / name
@@ -297,6 +331,29 @@ class DevStack:
             profile = load_profile(path)
             if admin.revocation("profile", profile.name) is None:
                 admin.apply_profile(profile)
+        return keyring
+
+    def _start_codec(self, keyring: KeyRing) -> None:
+        self._spawn(
+            "codec",
+            [
+                sys.executable,
+                "-m",
+                "sealed.codec_server",
+                "--port",
+                str(self.ports.codec),
+                "--allow-origin",
+                f"http://127.0.0.1:{self.ports.ui}",
+                "--allow-origin",
+                f"http://localhost:{self.ports.ui}",
+            ],
+            env={
+                "SEALED_CODEC_TOKEN": _secret_file(self.data_dir / "codec-token"),
+                "SEALED_CODEC_KEYS": json.dumps(keyring.to_mapping()),
+            },
+        )
+        url = f"http://127.0.0.1:{self.ports.codec}/healthz"
+        self._wait("codec", lambda: httpx.get(url).status_code == 200)
 
     def _start_tickets(self) -> None:
         self._spawn(
@@ -343,9 +400,16 @@ log_level = "warn"
 
 
 async def _register(address: str) -> list[str]:
-    from workers.client import connect_to
-
-    return await register_search_attributes(await connect_to(address))
+    # The port opens before the frontend is healthy: retry the first connection.
+    # Registering search attributes carries no payload: no codec needed.
+    async with asyncio.timeout(60):
+        while True:
+            try:
+                client = await Client.connect(address)
+                break
+            except RuntimeError:
+                await asyncio.sleep(0.2)
+    return await register_search_attributes(client)
 
 
 @contextlib.contextmanager

@@ -152,6 +152,20 @@ class MissionSpec(Strict):
 # --- conversation, turns and tool calls ----------------------------------------
 
 
+class Fingerprint(Strict):
+    """One encoded form of one value issued to the mission (sealed.redaction.known):
+    safe in workflow history, since without the mission's key it confirms
+    nothing and reveals nothing."""
+
+    name: str
+    length: int
+    anchor: int
+    digest: str
+    # base64 cores share a character with their neighbours: the redaction
+    # widens over it so no bits of the value survive.
+    widen: int = 0
+
+
 class ToolCall(Strict):
     id: str
     name: str
@@ -165,6 +179,9 @@ class Message(Strict):
     tool_call_id: str | None = None
     name: str | None = None
     is_error: bool = False
+    flags: list[str] = Field(
+        default_factory=list, description="e.g. injection signals found in this tool output"
+    )
 
 
 class ToolInfo(Strict):
@@ -185,11 +202,15 @@ class ModelTurnInput(Strict):
     goal: str
     conversation: list[Message]
     tools: list[str] = Field(description="names only: the worker's registry describes them")
+    known: list[Fingerprint] = Field(default_factory=list)
 
 
 class ModelTurnOutput(Strict):
     content: str = ""
     tool_calls: list[ToolCall] = Field(default_factory=list)
+    issued: list[Fingerprint] = Field(
+        default_factory=list, description="fingerprints of the provider key used this turn"
+    )
 
     @property
     def is_final(self) -> bool:
@@ -203,6 +224,7 @@ class ToolCallInput(Strict):
     mission_deadline: datetime | None = Field(
         default=None, description="no credential of the call outlives the mission"
     )
+    known: list[Fingerprint] = Field(default_factory=list)
 
     @property
     def idempotency_key(self) -> str:
@@ -215,6 +237,10 @@ class ToolCallResult(Strict):
     name: str
     output: str
     is_error: bool = False
+    flags: list[str] = Field(default_factory=list)
+    issued: list[Fingerprint] = Field(
+        default_factory=list, description="fingerprints of the values this call was issued"
+    )
 
 
 # --- the mission as the outside world sees it ------------------------------------

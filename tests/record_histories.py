@@ -18,12 +18,12 @@ from sealed.cli import DEMO_MISSION
 from sealed.config import DEFAULT_TOOL_MODULES, Settings
 from sealed.devstack import DevStack, Ports
 from sealed.models import MissionSpec
-from sealed.ports import free_ports
 from sealed.spec_loader import load_mission
 from workers.client import connect
 from workers.worker import build_worker
 
 HISTORIES = Path(__file__).parent / "histories"
+TEST_KEYS = Path(__file__).parent / "data" / "codec-test-keys"
 
 
 def recorded_missions() -> dict[str, tuple[MissionSpec, str | None]]:
@@ -78,19 +78,16 @@ async def record(settings: Settings) -> None:
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        temporal, ui, vault, tickets = free_ports(4)
-        ports = Ports(temporal=temporal, ui=ui, vault=vault, tickets=tickets)
-        with DevStack(Path(tmp), ports, worker=False) as info:
-            os.environ.update(info.env())
-            settings = Settings(
-                data_dir=info.data_dir,
-                temporal_address=info.temporal_address,
-                vault_addr=info.vault_addr,
-                tickets_url=info.tickets_url,
-                tool_modules=[*DEFAULT_TOOL_MODULES, "tests.slow_tools"],
-            )
-            asyncio.run(record(settings))
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        DevStack(Path(tmp), Ports.free(), worker=False) as info,
+    ):
+        os.environ.update(info.env())
+        # Recorded with the test-only codec key the replay tests hold too.
+        settings = info.settings(
+            tool_modules=[*DEFAULT_TOOL_MODULES, "tests.slow_tools"], codec_keys_file=TEST_KEYS
+        )
+        asyncio.run(record(settings))
 
 
 if __name__ == "__main__":

@@ -1,19 +1,36 @@
-"""The Temporal client every Sealed process uses: same converter everywhere,
-so workers, the CLI and tests read each other's payloads."""
+"""The Temporal client every Sealed process uses: the pydantic converter and
+the AES-GCM payload codec everywhere (failures included), so nothing a mission
+carries reaches Temporal's database in clear and every process reads the others."""
 
 from __future__ import annotations
 
+import asyncio
+
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
+from sealed.codec import KeyRing, data_converter
 from sealed.config import Settings
+from sealed.identity.vault import VaultWorker
 
 
-async def connect_to(address: str, namespace: str = "default") -> Client:
+def codec_keyring(settings: Settings) -> KeyRing:
+    """A key file, then SEALED_CODEC_KEYS, then OpenBao KV read with the
+    worker's AppRole. Never generated here: a process with a key of its own
+    would write what nobody else can read."""
+    if settings.codec_keys_file is not None:
+        return KeyRing.from_file(settings.codec_keys_file)
+    if settings.codec_keys is not None:
+        return KeyRing.parse(settings.codec_keys.get_secret_value())
+    vault = VaultWorker(settings.vault_addr, *settings.worker_approle())
+    return vault.call("codec keys", lambda c: KeyRing.from_vault(c, settings.codec_vault_path))
+
+
+async def connect_to(address: str, namespace: str, keyring: KeyRing) -> Client:
     return await Client.connect(
-        address, namespace=namespace, data_converter=pydantic_data_converter
+        address, namespace=namespace, data_converter=data_converter(keyring)
     )
 
 
 async def connect(settings: Settings) -> Client:
-    return await connect_to(settings.temporal_address, settings.temporal_namespace)
+    keyring = await asyncio.to_thread(codec_keyring, settings)
+    return await connect_to(settings.temporal_address, settings.temporal_namespace, keyring)

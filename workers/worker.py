@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 
 import boto3
@@ -11,6 +12,7 @@ import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.boundary import Boundary, VaultRedactionKey
 from activities.mission import MissionActivities
 from sealed.audit import AuditLog
 from sealed.config import Settings
@@ -44,27 +46,43 @@ def aws_backends(settings: Settings) -> list[CredentialBackend]:
     ]
 
 
-def vault_identity(settings: Settings) -> tuple[ProfileSource, CredentialBroker]:
-    """The worker's own AppRole identity, the profiles it reads with it, and the
-    broker that mints every tool call's credentials from any backend."""
+@dataclass(frozen=True)
+class Spine:
+    """What every activity goes through: the profiles (I, III-A), the credential
+    broker (II, III-D) and the redaction boundary (III-B)."""
+
+    profiles: ProfileSource
+    credentials: CredentialBroker
+    boundary: Boundary
+
+
+def vault_spine(settings: Settings) -> Spine:
+    """The worker's own AppRole identity and everything it reads with it: the
+    profiles, every tool call's credentials from any backend, the redaction key."""
     vault = VaultWorker(settings.vault_addr, *settings.worker_approle())
     backend = VaultBackend(vault)
     backends: dict[str, CredentialBackend] = dict.fromkeys(VaultBackend.kinds, backend)
     backends.update({b.name: b for b in aws_backends(settings)})
-    return VaultProfiles(vault), CredentialBroker(backends, AuditLog(settings.audit_path()))
+    audit = AuditLog(settings.audit_path())
+    return Spine(
+        profiles=VaultProfiles(vault),
+        credentials=CredentialBroker(backends, audit),
+        boundary=Boundary(VaultRedactionKey(vault), audit),
+    )
 
 
 def build_worker(
     client: Client,
     settings: Settings,
     *,
-    identity: tuple[ProfileSource, CredentialBroker] | None = None,
+    spine: Spine | None = None,
     tools: Mapping[str, ToolDef] | None = None,
 ) -> Worker:
-    profiles, credentials = identity or vault_identity(settings)
+    spine = spine or vault_spine(settings)
     activities = MissionActivities(
-        profiles=profiles,
-        credentials=credentials,
+        profiles=spine.profiles,
+        credentials=spine.credentials,
+        boundary=spine.boundary,
         tools=tools if tools is not None else load_tool_modules(settings.tool_modules),
     )
     return Worker(

@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from sealed.models import (
         AbortRequest,
+        Fingerprint,
         Message,
         MissionInput,
         MissionProgress,
@@ -75,6 +76,9 @@ class MissionWorkflow:
         self._tool_calls = 0
         self._pending: list[str] = []
         self._conversation: list[Message] = []
+        # Fingerprints of every value issued to the mission, so that every later
+        # activity redacts them without holding them (sealed.redaction.known).
+        self._known: list[Fingerprint] = []
         self._abort_reason: str | None = None
         self._abort_waits = True
         self._reason: str | None = None
@@ -148,6 +152,7 @@ class MissionWorkflow:
                     )
                 self._turn += 1
                 reply = await self._model_turn()
+                self._known += [fp for fp in reply.issued if fp not in self._known]
                 self._conversation.append(
                     Message(role="assistant", content=reply.content, tool_calls=reply.tool_calls)
                 )
@@ -159,6 +164,7 @@ class MissionWorkflow:
                         raise _LimitExceeded(f"max_tool_calls={spec.limits.max_tool_calls} reached")
                     self._tool_calls += 1
                     result = await self._tool_call(call)
+                    self._known += [fp for fp in result.issued if fp not in self._known]
                     self._conversation.append(
                         Message(
                             role="tool",
@@ -166,6 +172,7 @@ class MissionWorkflow:
                             tool_call_id=call.id,
                             name=call.name,
                             is_error=result.is_error,
+                            flags=result.flags,
                         )
                     )
         except _LimitExceeded as exc:
@@ -190,6 +197,7 @@ class MissionWorkflow:
                 goal=spec.goal,
                 conversation=self._conversation,
                 tools=spec.tools,
+                known=self._known,
             ),
             result_type=ModelTurnOutput,
             start_to_close_timeout=timedelta(minutes=5),
@@ -221,6 +229,7 @@ class MissionWorkflow:
                 call=call,
                 mission_deadline=workflow.info().workflow_start_time
                 + self._input.spec.limits.deadline,
+                known=self._known,
             ),
             result_type=ToolCallResult,
             start_to_close_timeout=timedelta(minutes=5),

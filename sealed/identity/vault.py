@@ -42,6 +42,8 @@ path "auth/token/revoke-accessor" {{ capabilities = ["update"] }}
 path "auth/token/renew-accessor" {{ capabilities = ["update"] }}
 path "{KV_MOUNT}/data/{PROFILES_PREFIX}/*" {{ capabilities = ["read"] }}
 path "{KV_MOUNT}/data/{REVOCATIONS_PREFIX}/*" {{ capabilities = ["read"] }}
+path "{KV_MOUNT}/data/sealed/redaction/*" {{ capabilities = ["read"] }}
+path "{KV_MOUNT}/data/sealed/codec/keys" {{ capabilities = ["read"] }}
 """
 
 T = TypeVar("T")

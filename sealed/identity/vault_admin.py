@@ -5,6 +5,7 @@ with an operator token (the dev stack's root token locally), never in a worker."
 from __future__ import annotations
 
 import base64
+import secrets
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -107,6 +108,16 @@ class VaultAdmin:
                 "template": base64.b64encode(claims_template(accessor).encode()).decode(),
             },
         )
+
+    def ensure_redaction_key(self) -> None:
+        """The worker-wide key per-mission fingerprint keys derive from
+        (sealed.redaction.known); created once, kept across restarts."""
+        if read_kv(self.client, "sealed/redaction/key") is None:
+            self.client.secrets.kv.v2.create_or_update_secret(
+                path="sealed/redaction/key",
+                secret={"value": base64.b64encode(secrets.token_bytes(32)).decode()},
+                mount_point=KV_MOUNT,
+            )
 
     def put_secret(self, name: str, value: str) -> None:
         self.client.secrets.kv.v2.create_or_update_secret(

@@ -27,6 +27,10 @@ from sealed.models import (
 _PLANTED = re.compile(
     r"call (?:the )?tool [`'\"]?([a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)*)[`'\"]? with ", re.I
 )
+# Spotlighting: output the runtime fenced as untrusted data (sealed.redaction.
+# injection.neutralise) is read as data. The gullible model stands for a model
+# that follows instructions in tool output it has no reason to distrust.
+UNTRUSTED_PREFIX = "[UNTRUSTED TOOL OUTPUT"
 # Tool-call ids of obedient turns carry this prefix, so the script position is
 # derived from the conversation alone (deterministic across retries and replays).
 _OBEY_PREFIX = "obey-"
@@ -102,6 +106,7 @@ class ScriptedProvider:
             planted = [
                 call
                 for message in _trailing_tool_outputs(request.conversation)
+                if not message.content.startswith(UNTRUSTED_PREFIX)
                 for call in planted_calls(message.content)
             ]
             if planted:

@@ -18,7 +18,7 @@ from sealed.ports import free_ports
 
 @pytest.fixture
 def fresh_env(tmp_path: Path) -> dict[str, str]:
-    temporal, ui, vault, tickets = free_ports(4)
+    temporal, ui, vault, tickets, codec = free_ports(5)
     return {
         **os.environ,
         "SEALED_DATA_DIR": str(tmp_path / "data"),
@@ -26,6 +26,7 @@ def fresh_env(tmp_path: Path) -> dict[str, str]:
         "SEALED_TEMPORAL_UI_URL": f"http://127.0.0.1:{ui}",
         "SEALED_VAULT_ADDR": f"http://127.0.0.1:{vault}",
         "SEALED_TICKETS_URL": f"http://127.0.0.1:{tickets}",
+        "SEALED_CODEC_URL": f"http://127.0.0.1:{codec}",
     }
 
 
@@ -60,7 +61,7 @@ def test_demo_starts_the_stack_runs_the_mission_and_cleans_up(fresh_env):
     assert "starting the embedded stack" in out
     assert "model: Let me look at the queue. -> tickets.list({})" in out
     assert "tickets.comment" in out
-    assert "completed (6 turns, 5 tool calls)" in out
+    assert "completed (5 turns, 4 tool calls)" in out
     ui = fresh_env["SEALED_TEMPORAL_UI_URL"]
     assert f"Web UI: {ui}/namespaces/default/workflows/mission-ticket-triage-" in out
     assert find_running(Path(fresh_env["SEALED_DATA_DIR"])) is None

@@ -17,7 +17,6 @@ from temporalio.worker import Worker
 from sealed.config import DEFAULT_TOOL_MODULES, Settings
 from sealed.devstack import DevStack, Ports, StackInfo
 from sealed.identity.vault_admin import VaultAdmin
-from sealed.ports import free_ports
 from sealed.profiles import load_profile
 from workers.client import connect
 from workers.worker import build_worker
@@ -28,8 +27,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackInfo]:
     data_dir = tmp_path_factory.mktemp("stack")
-    temporal, ui, vault, tickets = free_ports(4)
-    ports = Ports(temporal=temporal, ui=ui, vault=vault, tickets=tickets)
+    ports = Ports.free()
     writers = ("support-agent", "tester")
     with DevStack(
         data_dir, ports, worker=False, ticket_writers=writers, say=lambda _: None
@@ -50,14 +48,7 @@ def admin_for_tests(stack: StackInfo) -> VaultAdmin:
 
 @pytest.fixture(scope="session")
 def stack_settings(stack: StackInfo) -> Settings:
-    return Settings(
-        tool_modules=TOOL_MODULES,
-        data_dir=stack.data_dir,
-        temporal_address=stack.temporal_address,
-        temporal_ui_url=stack.ui_url,
-        vault_addr=stack.vault_addr,
-        tickets_url=stack.tickets_url,
-    )
+    return stack.settings(tool_modules=TOOL_MODULES)
 
 
 @pytest.fixture(scope="session")

@@ -39,7 +39,7 @@ async def test_submit_wait_status_and_list(client: Client, worker, stack_env):
     mission_id = out.splitlines()[0]
     assert mission_id.startswith("mission-ticket-triage-")
     assert "model: Let me look at the queue. -> tickets.list({})" in out
-    assert f"mission {mission_id}: completed (6 turns, 5 tool calls)" in out
+    assert f"mission {mission_id}: completed (5 turns, 4 tool calls)" in out
     assert f"/workflows/{mission_id}" in out
 
     code, out, _ = await run_cli("status", mission_id, env=stack_env)

@@ -14,6 +14,7 @@ import httpx
 from temporalio.client import Client
 
 from sealed import missions
+from sealed.audit import AuditLog
 from sealed.binaries import executable
 from sealed.cli import DEMO_MISSION
 from sealed.config import Settings
@@ -53,14 +54,14 @@ def encodings(secret: str) -> list[str]:
     return sorted(forms)
 
 
-def files_holding(secret: str, data_dir: Path) -> list[str]:
+def files_holding(
+    secret: str,
+    data_dir: Path,
+    patterns: tuple[str, ...] = ("temporal.db*", "logs/*.log", "audit.log"),
+) -> list[str]:
     """Temporal's database files, the stack's logs (OpenBao's audit device
     among them) and Sealed's audit log that contain any encoding of `secret`."""
-    files = [
-        *data_dir.glob("temporal.db*"),
-        *(data_dir / "logs").glob("*.log"),
-        data_dir / "audit.log",
-    ]
+    files = [f for pattern in patterns for f in data_dir.glob(pattern)]
     return [
         f"{f.name}: {form}"
         for f in files
@@ -90,13 +91,25 @@ async def test_demo_mission_runs_end_to_end(
     result = await missions.follow(handle, lines.append)
 
     assert result.status == MissionStatus.COMPLETED, result.reason
-    assert result.tool_calls == 5
+    assert result.tool_calls == 4
     assert any("tickets.comment" in line for line in lines)
     # The comment really landed, once, under the mission's idempotency key.
     async with httpx.AsyncClient() as http:
         ticket = (await http.get(f"{stack.tickets_url}/tickets/1")).json()
     mine = [c for c in ticket["comments"] if handle.id in c.get("idempotency_key", "")]
     assert len(mine) == 1 and mine[0]["body"].startswith("Triage:")
+    # Ticket 3's planted instruction was caught and fenced; the gullible model
+    # never acted on it, so nothing of this mission landed on ticket 2.
+    assert any("tickets.read [ok]: [UNTRUSTED TOOL OUTPUT" in line for line in lines)
+    async with httpx.AsyncClient() as http:
+        other = (await http.get(f"{stack.tickets_url}/tickets/2")).json()
+    assert not [c for c in other["comments"] if handle.id in (c["idempotency_key"] or "")]
+    injections = [
+        e
+        for e in AuditLog(stack_settings.audit_path()).events(handle.id)
+        if e.kind == "injection.detected"
+    ]
+    assert [e.tool for e in injections] == ["tickets.read"]
 
     shown = json.loads(temporal_cli(stack, "workflow", "show", "-w", handle.id))
     kinds = [e["eventType"] for e in shown["events"]]
@@ -138,12 +151,32 @@ async def test_the_tickets_token_never_leaves_the_tool_activity(
     handle = await missions.submit(client, stack_settings, load_mission(DEMO_MISSION))
     assert (await handle.result()).status == MissionStatus.COMPLETED
 
-    history = decoded_history((await handle.fetch_history()).to_json())
+    stored = decoded_history((await handle.fetch_history()).to_json())
+    # Decrypted through the codec server, as an operator would read it.
+    history = decoded_history(
+        temporal_cli(
+            stack,
+            "workflow",
+            "show",
+            "-w",
+            handle.id,
+            "--codec-endpoint",
+            stack.codec_url,
+            "--codec-auth",
+            f"Bearer {stack_settings.codec_bearer()}",
+        )
+    )
     transcript = json.dumps(await handle.query("transcript"))
     out, err = capfd.readouterr()
     assert "tickets.comment" in history  # the call is there, its credential is not
+    # What Temporal stores is ciphertext: not even the mission's goal is in clear.
+    assert "Review the open support tickets" in history
+    assert "Review the open support tickets" not in stored
     # The history holds every model input (each model-turn activity's input).
-    for where, text in {"history": history, "transcript": transcript, "logs": out + err}.items():
+    texts = {"history": history, "stored": stored, "transcript": transcript, "logs": out + err}
+    for where, text in texts.items():
         for form in encodings(token):
             assert form not in text, f"the token leaked into the {where}"
     assert files_holding(token, Path(stack.data_dir)) == []
+    for clear in ("Review the open support tickets", "I reset my password this morning"):
+        assert files_holding(clear, Path(stack.data_dir), ("temporal.db*",)) == []

@@ -10,11 +10,9 @@ from pathlib import Path
 import httpx
 
 from sealed import missions
-from sealed.config import Settings
 from sealed.devstack import DevStack, Ports
 from sealed.identity.vault_admin import VaultAdmin
 from sealed.models import MissionSpec, MissionStatus
-from sealed.ports import free_ports
 from sealed.profiles import load_profile
 from tests.integration.conftest import TESTER_PROFILE, TOOL_MODULES
 from workers.client import connect
@@ -22,25 +20,13 @@ from workers.worker import build_worker
 
 
 async def test_backend_stopped_mid_mission(tmp_path: Path):
-    temporal, ui, vault, tickets = free_ports(4)
-    stack = DevStack(
-        tmp_path,
-        Ports(temporal=temporal, ui=ui, vault=vault, tickets=tickets),
-        worker=False,
-        say=lambda _: None,
-    )
+    stack = DevStack(tmp_path, Ports.free(), worker=False, say=lambda _: None)
     info = await asyncio.to_thread(stack.start)
     try:
         VaultAdmin(info.vault_addr, (tmp_path / "vault-root-token").read_text()).apply_profile(
             load_profile(TESTER_PROFILE)
         )
-        settings = Settings(
-            data_dir=tmp_path,
-            temporal_address=info.temporal_address,
-            vault_addr=info.vault_addr,
-            tickets_url=info.tickets_url,
-            tool_modules=TOOL_MODULES,
-        )
+        settings = info.settings(tool_modules=TOOL_MODULES)
         spec = MissionSpec.model_validate(
             {
                 "name": "fail-closed",

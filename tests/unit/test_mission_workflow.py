@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from activities.boundary import Boundary, StaticRedactionKey
 from sealed.audit import AuditLog
 from sealed.config import Settings
 from sealed.contract import WORKFLOW_NAME
@@ -29,7 +30,7 @@ from sealed.models import (
 from sealed.profiles import Profile, ToolGrant
 from sealed.tools.registry import REGISTRY, ToolContext, ToolError, tool
 from tests.fakes import DictBackend, StaticProfiles
-from workers.worker import build_worker
+from workers.worker import Spine, build_worker
 
 
 class EchoArgs(BaseModel):
@@ -66,6 +67,12 @@ async def sleep(ctx: ToolContext, args: SleepArgs) -> str:
     return "slept"
 
 
+@tool(name="test.leaky", secrets=["api_key"])
+async def leaky(ctx: ToolContext, args: EchoArgs) -> str:
+    """Crashes with its secret in the message, as careless code does."""
+    raise RuntimeError(f"could not use {ctx.secret('api_key').reveal()} for {args.text}")
+
+
 @tool(name="test.secret", secrets=["api_key"])
 async def uses_secret(ctx: ToolContext, args: EchoArgs) -> str:
     """Says how long its secret is."""
@@ -81,10 +88,16 @@ TESTER = Profile.model_validate(
             "test.sleep": {},
             "test.nope": {},
             "test.secret": {"secrets": ["api_key"]},
+            "test.leaky": {"secrets": ["api_key"]},
         },
         "secrets": {"api_key": {"backend": "dict", "ref": "api_key"}},
     }
 )
+
+
+def spine(profiles: StaticProfiles, broker: CredentialBroker, tmp_path) -> Spine:
+    boundary = Boundary(StaticRedactionKey(b"k" * 32), AuditLog(tmp_path / "audit.log"))
+    return Spine(profiles=profiles, credentials=broker, boundary=boundary)
 
 
 def identity(
@@ -129,7 +142,10 @@ async def worker(time_skipping_env: WorkflowEnvironment, tmp_path):
     settings = Settings(task_queue=TASK_QUEUE)
     profiles, broker, _ = identity(tmp_path, {"api_key": "s3cr3t-value"})
     w = build_worker(
-        time_skipping_env.client, settings, identity=(profiles, broker), tools=TEST_TOOLS
+        time_skipping_env.client,
+        settings,
+        spine=spine(profiles, broker, tmp_path),
+        tools=TEST_TOOLS,
     )
     async with w:
         yield w
@@ -222,7 +238,10 @@ async def test_unreachable_secret_backend_fails_closed(time_skipping_env, tmp_pa
     settings = Settings(task_queue=TASK_QUEUE)
     profiles, broker, _ = identity(tmp_path, {})
     w = build_worker(
-        time_skipping_env.client, settings, identity=(profiles, broker), tools=TEST_TOOLS
+        time_skipping_env.client,
+        settings,
+        spine=spine(profiles, broker, tmp_path),
+        tools=TEST_TOOLS,
     )
     async with w:
         handle = await start(
@@ -272,7 +291,7 @@ async def test_a_tool_the_profile_does_not_list_is_a_tool_error(time_skipping_en
     w = build_worker(
         time_skipping_env.client,
         settings,
-        identity=(StaticProfiles(narrow), broker),
+        spine=spine(StaticProfiles(narrow), broker, tmp_path),
         tools=TEST_TOOLS,
     )
     async with w:
@@ -295,7 +314,7 @@ async def test_a_revoked_profile_fails_the_mission_without_retrying(time_skippin
     w = build_worker(
         time_skipping_env.client,
         settings,
-        identity=(StaticProfiles(TESTER, revoked={"tester"}), broker),
+        spine=spine(StaticProfiles(TESTER, revoked={"tester"}), broker, tmp_path),
         tools=TEST_TOOLS,
     )
     async with w:
@@ -343,7 +362,7 @@ async def test_the_model_key_comes_through_the_profile_not_the_environment(
     w = build_worker(
         time_skipping_env.client,
         Settings(task_queue=TASK_QUEUE),
-        identity=(StaticProfiles(keyed), broker),
+        spine=spine(StaticProfiles(keyed), broker, tmp_path),
         tools=TEST_TOOLS,
     )
     mission = spec([{"final": "unused"}]).model_copy(
@@ -361,3 +380,14 @@ async def test_the_model_key_comes_through_the_profile_not_the_environment(
     assert [lease.secret for lease in backend.revoked] == ["provider_key"]
     assert refused.status == MissionStatus.FAILED
     assert refused.reason is not None and "does not grant 'model.keyed'" in refused.reason
+
+
+async def test_a_crashing_tool_leaks_nothing_through_its_error(time_skipping_env, worker):
+    mission = spec([{"tool_calls": [{"name": "test.leaky", "arguments": {"text": "x"}}]}])
+    mission = mission.model_copy(update={"tools": [*mission.tools, "test.leaky"]})
+    handle = await start(time_skipping_env, mission)
+    result = await handle.result()
+    assert result.status == MissionStatus.FAILED
+    assert result.reason is not None and "[REDACTED:api_key]" in result.reason
+    history = (await handle.fetch_history()).to_json()
+    assert "s3cr3t-value" not in history and "s3cr3t-value" not in result.reason

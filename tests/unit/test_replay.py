@@ -11,13 +11,17 @@ from pathlib import Path
 import pytest
 from temporalio import workflow
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from sealed.codec import KeyRing, data_converter
 from sealed.models import MissionInput, MissionResult
 from workflows.mission import MissionWorkflow
 
 HISTORIES = sorted((Path(__file__).parents[1] / "histories").glob("*.json"))
+# The workers' converter, with the test-only key `make histories` records with.
+CONVERTER = data_converter(
+    KeyRing.from_file(Path(__file__).parents[1] / "data" / "codec-test-keys")
+)
 
 
 def load(path: Path) -> WorkflowHistory:
@@ -31,7 +35,7 @@ def test_histories_are_committed():
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
 async def test_history_replays(path: Path):
-    replayer = Replayer(workflows=[MissionWorkflow], data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=[MissionWorkflow], data_converter=CONVERTER)
     await replayer.replay_workflow(load(path))
 
 
@@ -46,7 +50,7 @@ class PausingMissionWorkflow(MissionWorkflow):
 
 
 async def test_a_nondeterministic_change_is_caught():
-    replayer = Replayer(workflows=[PausingMissionWorkflow], data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=[PausingMissionWorkflow], data_converter=CONVERTER)
     result = await replayer.replay_workflow(load(HISTORIES[0]), raise_on_replay_failure=False)
     assert result.replay_failure is not None
     assert "nondetermin" in str(result.replay_failure).lower()

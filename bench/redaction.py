@@ -1,0 +1,156 @@
+"""Redaction benchmark (issue: Sealed III-B). Throughput of the whole redactor
+(100 known values, every pattern rule) on 1 MiB of mixed text, side by side in
+the same run with detect-secrets scanning the same text; recall on the rule
+corpus; injection recall and false-positive rate on the injection corpora.
+
+A benchmark, not a test: a missed target prints FAIL and exits 0."""
+
+from __future__ import annotations
+
+import json
+import random
+import secrets
+import statistics
+import string
+import tempfile
+import time
+from pathlib import Path
+
+from sealed.redaction.injection import HeuristicDetector, corpus_metrics
+from sealed.redaction.known import KnownValues, fingerprint
+from sealed.redaction.redactor import Redactor
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET_MB_S = 100.0
+MIB = 1 << 20
+
+
+def mixed_text(values: list[str], rng: random.Random) -> str:
+    """Logs, JSON, prose and code, with a few known values and secret-shaped strings."""
+    words = [
+        "the",
+        "ticket",
+        "customer",
+        "invoice",
+        "export",
+        "login",
+        "reset",
+        "password",
+        "link",
+        "failed",
+        "retry",
+    ]
+    pieces = []
+    size = 0
+    while size < MIB:
+        kind = rng.randrange(4)
+        if kind == 0:
+            line = (
+                f"2026-11-25T10:{rng.randrange(60):02d}:00Z INFO request "
+                f"id={rng.getrandbits(64):x} status=200 "
+                f"path=/api/v1/tickets/{rng.randrange(9999)}\n"
+            )
+        elif kind == 1:
+            line = (
+                json.dumps(
+                    {
+                        "id": rng.randrange(10**6),
+                        "title": " ".join(rng.choices(words, k=6)),
+                        "ok": True,
+                    }
+                )
+                + "\n"
+            )
+        elif kind == 2:
+            line = " ".join(rng.choices(words, k=14)).capitalize() + ".\n"
+        else:
+            line = (
+                f"def handler_{rng.randrange(999)}(request):\n"
+                "    return render(request, 'page.html')\n"
+            )
+        if rng.random() < 0.002:
+            line += f"leaked: {rng.choice(values)}\n"
+        pieces.append(line)
+        size += len(line)
+    return "".join(pieces)[:MIB]
+
+
+def time_it(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def detect_secrets_scan(path: Path) -> int:
+    from detect_secrets import SecretsCollection
+    from detect_secrets.settings import default_settings
+
+    with default_settings():
+        found = SecretsCollection()
+        found.scan_file(str(path))
+    return sum(len(v) for v in found.data.values())
+
+
+def rule_corpus_recall() -> tuple[int, int, int, int]:
+    """(true positives found, true positives, false positives flagged, false positives)."""
+    import yaml
+
+    from sealed.redaction.rules import find_secrets
+
+    found = total = flagged = negatives = 0
+    for path in sorted((ROOT / "tests" / "data" / "redaction" / "rules").glob("*.yaml")):
+        data = yaml.safe_load(path.read_text())
+        for case in data.get("true_positives", []):
+            text = case if isinstance(case, str) else case["text"]
+            total += 1
+            found += bool(find_secrets(text))
+        for case in data.get("false_positives", []):
+            text = case if isinstance(case, str) else case["text"]
+            negatives += 1
+            flagged += bool(find_secrets(text))
+    return found, total, flagged, negatives
+
+
+def main() -> None:
+    rng = random.Random(7)
+    key = secrets.token_bytes(32)
+    alphabet = string.ascii_letters + string.digits
+    values = ["".join(rng.choices(alphabet, k=32)) for _ in range(100)]
+    known = KnownValues(
+        key, [fp for i, v in enumerate(values) for fp in fingerprint(key, f"secret_{i}", v)]
+    )
+    redactor = Redactor(known)
+    text = mixed_text(values, rng)
+    redactor.redact(text)  # warm-up (regex compilation, numpy)
+    ours = time_it(lambda: redactor.redact(text), repeat=5)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "sample.txt"
+        path.write_text(text)
+        theirs = time_it(lambda: detect_secrets_scan(path), repeat=1)
+    mb_s = MIB / ours / 1e6
+    print("\nredaction: 1 MiB of mixed text, 100 known values, every rule (median of 5)")
+    print(f"  sealed redactor   {ours * 1e3:8.1f} ms   {mb_s:8.1f} MB/s")
+    print(f"  detect-secrets    {theirs * 1e3:8.1f} ms   {MIB / theirs / 1e6:8.1f} MB/s")
+    print(f"  ratio             {theirs / ours:8.1f}x faster than detect-secrets")
+    verdict = "PASS" if mb_s >= TARGET_MB_S else "FAIL"
+    print(f"throughput {mb_s:.1f} MB/s (target >= {TARGET_MB_S:.0f} MB/s): {verdict}")
+    found, total, flagged, negatives = rule_corpus_recall()
+    print(
+        f"rule corpus: recall {found}/{total} = {found / total:.3f}, "
+        f"false positives {flagged}/{negatives} = {flagged / negatives:.3f}"
+    )
+    recall, fpr, results = corpus_metrics(
+        HeuristicDetector(), ROOT / "tests" / "data" / "injection"
+    )
+    attacks = sum(r.attack for r in results)
+    print(
+        f"injection: recall {recall:.3f} over {attacks} attacks, "
+        f"false-positive rate {fpr:.3f} over {len(results) - attacks} benign outputs"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,4 @@
+import re
+
+# Tokens: identifiers, numbers, and operators. Whitespace and comments are ignored.
+TOKEN = re.compile(r"\s*(?:(\d+)|(\w+)|(.))")
