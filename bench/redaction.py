@@ -14,6 +14,7 @@ import statistics
 import string
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from sealed.redaction.injection import HeuristicDetector, corpus_metrics
@@ -75,7 +76,7 @@ def mixed_text(values: list[str], rng: random.Random) -> str:
     return "".join(pieces)[:MIB]
 
 
-def time_it(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
+def time_it(fn: Callable[[], object], repeat: int) -> float:
     samples = []
     for _ in range(repeat):
         start = time.perf_counter()
@@ -85,7 +86,7 @@ def time_it(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
 
 
 def detect_secrets_scan(path: Path) -> int:
-    from detect_secrets import SecretsCollection
+    from detect_secrets.core.secrets_collection import SecretsCollection
     from detect_secrets.settings import default_settings
 
     with default_settings():
