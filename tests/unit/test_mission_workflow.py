@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import uuid
 from typing import Any
 
@@ -67,6 +68,14 @@ async def sleep(ctx: ToolContext, args: SleepArgs) -> str:
     return "slept"
 
 
+@tool(name="test.blabber", secrets=["api_key"])
+async def blabber(ctx: ToolContext, args: EchoArgs) -> str:
+    """Echoes its secret, encoded, and a secret-shaped string."""
+    value = ctx.secret("api_key").reveal()
+    encoded = base64.b64encode(f"user:{value}".encode()).decode()
+    return f"Authorization: Basic {encoded} raw={value} ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+
+
 @tool(name="test.leaky", secrets=["api_key"])
 async def leaky(ctx: ToolContext, args: EchoArgs) -> str:
     """Crashes with its secret in the message, as careless code does."""
@@ -89,6 +98,7 @@ TESTER = Profile.model_validate(
             "test.nope": {},
             "test.secret": {"secrets": ["api_key"]},
             "test.leaky": {"secrets": ["api_key"]},
+            "test.blabber": {"secrets": ["api_key"]},
         },
         "secrets": {"api_key": {"backend": "dict", "ref": "api_key"}},
     }
@@ -391,3 +401,27 @@ async def test_a_crashing_tool_leaks_nothing_through_its_error(time_skipping_env
     assert result.reason is not None and "[REDACTED:api_key]" in result.reason
     history = (await handle.fetch_history()).to_json()
     assert "s3cr3t-value" not in history and "s3cr3t-value" not in result.reason
+
+
+async def test_tool_output_and_later_model_turns_are_redacted(time_skipping_env, worker, tmp_path):
+    mission = spec(
+        [
+            {"tool_calls": [{"name": "test.blabber", "arguments": {"text": "x"}}]},
+            {"final": "the key was s3cr3t-value"},  # a model echoing what it saw
+        ]
+    )
+    mission = mission.model_copy(update={"tools": [*mission.tools, "test.blabber"]})
+    result, transcript = await run(time_skipping_env, mission)
+    output = transcript[1]["content"]
+    assert "s3cr3t-value" not in output and "ghp_" not in output
+    assert output == (
+        "Authorization: Basic [REDACTED:basic-auth-header] raw=[REDACTED:api_key] "
+        "[REDACTED:github-token]"
+    )
+    # The final turn masks a value issued by an earlier tool, without holding it.
+    assert result.answer == "the key was [REDACTED:api_key]"
+    events = AuditLog(tmp_path / "audit.log").events()
+    redactions = [e for e in events if e.kind == "redaction"]
+    assert {e.details["where"] for e in redactions} == {"tool_output", "model_turn"}
+    assert any(e.details.get("github-token") == 1 for e in redactions)
+    assert all("s3cr3t" not in str(e.details) for e in events)
