@@ -19,11 +19,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import json
 import math
 import os
 import statistics
-import tempfile
 import threading
 import time
 import uuid
@@ -34,17 +32,16 @@ from typing import Any
 
 import hvac
 import hvac.exceptions
-import structlog
 from temporalio.client import Client, WorkflowHandle
 
+from bench.stack import bench_stack, use_stack
 from sealed.audit import AuditEvent, AuditLog
-from sealed.config import DEFAULT_TOOL_MODULES, Settings, get_settings
-from sealed.devstack import DevStack, Ports, StackInfo
+from sealed.config import DEFAULT_TOOL_MODULES, Settings
+from sealed.devstack import StackInfo
 from sealed.identity.backend import CredentialRequest, Lease, SecretSpec
 from sealed.identity.broker import CredentialBroker
 from sealed.identity.vault import KV_MOUNT, VaultBackend, VaultWorker, read_kv, secret_path
 from sealed.identity.vault_admin import VaultAdmin
-from sealed.logging import configure_logging
 from sealed.missions import submit
 from sealed.models import MissionResult, MissionSpec, MissionStatus
 from sealed.profiles import Profile, load_profile, token_role, tool_policy
@@ -448,18 +445,7 @@ async def fan_out(
 
 
 async def run_all(info: StackInfo, samples: int, warmup: int, missions: int) -> None:
-    tool_modules = [*DEFAULT_TOOL_MODULES, "tests.slow_tools"]
-    settings = Settings(
-        data_dir=info.data_dir,
-        temporal_address=info.temporal_address,
-        temporal_ui_url=info.ui_url,
-        vault_addr=info.vault_addr,
-        tickets_url=info.tickets_url,
-        tool_modules=tool_modules,
-        vault_token=None,
-    )
-    os.environ.update({**info.env(), "SEALED_TOOL_MODULES": json.dumps(tool_modules)})
-    get_settings.cache_clear()
+    settings = use_stack(info, tool_modules=[*DEFAULT_TOOL_MODULES, "tests.slow_tools"])
     admin = TimedAdmin(info.vault_addr, (info.data_dir / "vault-root-token").read_text().strip())
     admin.apply_profile(load_profile(TESTER))
     await issue_use_revoke(info, settings, admin, samples, warmup)
@@ -475,17 +461,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.samples < 2 or args.missions < 1 or args.warmup < 0:
         parser.error("--samples >= 2, --missions >= 1, --warmup >= 0")
-    configure_logging("json")
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="sealed-bench-") as tmp:
-        data_dir = Path(tmp)
-        ports = Ports.free()
-        with (
-            DevStack(data_dir, ports, worker=False, say=lambda _: None) as info,
-            (data_dir / "logs" / "worker.log").open("w") as log_file,
-        ):
-            structlog.configure(logger_factory=structlog.PrintLoggerFactory(log_file))
-            asyncio.run(run_all(info, args.samples, args.warmup, args.missions))
+    with bench_stack() as info:
+        asyncio.run(run_all(info, args.samples, args.warmup, args.missions))
     print(f"total run time: {time.perf_counter() - started:.1f} s (including stack start/stop)")
 
 

@@ -21,24 +21,20 @@ from temporalio import activity, workflow
 with workflow.unsafe.imports_passed_through():
     import argparse
     import asyncio
-    import os
     import statistics
-    import tempfile
     import time
     import uuid
     from dataclasses import dataclass
-    from pathlib import Path
 
-    import structlog
     from temporalio.api.enums.v1 import EventType
     from temporalio.client import Client, WorkflowHandle
     from temporalio.worker import Worker
 
-    from sealed.config import Settings, get_settings
-    from sealed.devstack import DevStack, Ports, StackInfo
+    from bench.stack import bench_stack, use_stack
+    from sealed.config import Settings
+    from sealed.devstack import StackInfo
     from sealed.identity.vault import VaultWorker
     from sealed.identity.vault_profiles import VaultProfiles
-    from sealed.logging import configure_logging
     from sealed.missions import submit
     from sealed.models import (
         Limits,
@@ -217,16 +213,7 @@ async def measure(client: Client, settings: Settings, turns: int, reps: int) -> 
 
 
 async def run_all(info: StackInfo, turns: list[int], reps: int) -> list[Row]:
-    settings = Settings(
-        data_dir=info.data_dir,
-        temporal_address=info.temporal_address,
-        temporal_ui_url=info.ui_url,
-        vault_addr=info.vault_addr,
-        tickets_url=info.tickets_url,
-    )
-    # The tools read the process settings (tickets_url) from the environment.
-    os.environ.update(info.env())
-    get_settings.cache_clear()
+    settings = use_stack(info)
     # The real backend answers the worker's own AppRole identity: every tool call
     # checks its profile and revocations there (tickets.read needs no secret).
     vault = VaultWorker(info.vault_addr, *settings.worker_approle())
@@ -283,20 +270,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.reps < 1 or min(args.turns) < 1:
         parser.error("--turns and --reps must be at least 1")
-    # As the real worker logs (JSON lines), but into a file: the cost stays in
-    # the measurement, the lines stay out of the table.
-    configure_logging("json")
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="sealed-bench-") as tmp:
-        data_dir = Path(tmp)
-        ports = Ports.free()
-        # DevStack.start runs its own event loop: start it before ours.
-        with (
-            DevStack(data_dir, ports, worker=False, say=lambda _: None) as info,
-            (data_dir / "logs" / "worker.log").open("w") as log_file,
-        ):
-            structlog.configure(logger_factory=structlog.PrintLoggerFactory(log_file))
-            rows = asyncio.run(run_all(info, args.turns, args.reps))
+    with bench_stack() as info:
+        rows = asyncio.run(run_all(info, args.turns, args.reps))
     report(rows, args.reps)
     print(f"total run time: {time.perf_counter() - started:.1f} s (including stack start/stop)")
 

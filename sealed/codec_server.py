@@ -24,15 +24,12 @@ import html
 import json
 import logging
 import os
-import signal
 import sys
-import threading
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from http.cookies import CookieError, SimpleCookie
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from types import FrameType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -40,6 +37,7 @@ from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload, Payloads
 
 from sealed.codec import CodecError, KeyRing, decrypt_payload, encrypt_payload
+from sealed.httpservice import ServiceServer, ThreadedService, serve_until_signal
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +53,9 @@ _LOGIN_FORM = """<!doctype html><title>Sealed codec server</title>
 <button>Sign in</button></form>"""
 
 
-class CodecServer:
+class CodecServer(ThreadedService):
+    name = "codec server"
+
     def __init__(
         self,
         keyring: KeyRing,
@@ -75,39 +75,7 @@ class CodecServer:
         self.allowed_namespaces = (
             None if allowed_namespaces is None else frozenset(allowed_namespaces)
         )
-        self._address = (host, port)
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the codec server is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> None:
-        self._server = _Server(self._address, _Handler, self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), name="codec-server", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join()
-        self._server = self._thread = None
-
-    def __enter__(self) -> CodecServer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        super().__init__(host, port)
 
     def token_ok(self, token: str | None) -> bool:
         # Constant time: the comparison must not tell an attacker how much matched.
@@ -129,18 +97,8 @@ class _HTTPError(Exception):
         self.status = status
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(
-        self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], codec: CodecServer
-    ) -> None:
-        self.codec = codec
-        super().__init__(address, handler)
-
-
 class _Handler(BaseHTTPRequestHandler):
-    server: _Server
+    server: ServiceServer
     server_version = "sealed-codec/1"
 
     # --- routes ----------------------------------------------------------------------
@@ -167,7 +125,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         path = urlsplit(self.path).path
-        codec = self.server.codec
+        codec = self.server.service
         try:
             if path == "/login":
                 self._login()
@@ -201,7 +159,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _login(self) -> None:
         form = parse_qs(self._body().decode("utf-8", errors="replace"))
         token = (form.get("token") or [""])[0]
-        if not self.server.codec.token_ok(token):
+        if not self.server.service.token_ok(token):
             self._login_page(HTTPStatus.UNAUTHORIZED, "Wrong token.")
             return
         # HttpOnly: page scripts cannot read it. SameSite=Strict: other sites cannot
@@ -210,7 +168,7 @@ class _Handler(BaseHTTPRequestHandler):
             HTTPStatus.OK,
             "Signed in: the Temporal UI can decode now (include cross-origin credentials).",
             cookie=(
-                f"{COOKIE}={self.server.codec.cookie_value}; "
+                f"{COOKIE}={self.server.service.cookie_value}; "
                 "HttpOnly; SameSite=Strict; Path=/; Max-Age=43200"
             ),
         )
@@ -239,7 +197,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _cors_headers(self) -> bool:
         origin = self.headers.get("Origin")
-        if origin is None or origin.rstrip("/") not in self.server.codec.allowed_origins:
+        if origin is None or origin.rstrip("/") not in self.server.service.allowed_origins:
             return False
         self.send_header("Access-Control-Allow-Origin", origin)
         self.send_header("Access-Control-Allow-Credentials", "true")
@@ -274,22 +232,13 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("%s " + format, self.address_string(), *args)
 
 
+CodecServer.handler = _Handler
+
+
 def serve(server: CodecServer) -> None:
     """Run until SIGTERM or SIGINT (for `main` and the `sealed codec-server` command)."""
-    stopping = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stopping.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    server.start()
     ids = ", ".join(server.keyring.key_ids)
-    print(f"codec server listening on {server.url} (keys {ids})", flush=True)
-    try:
-        stopping.wait()
-    finally:
-        server.stop()
+    serve_until_signal(server, f"codec server listening on {{url}} (keys {ids})")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,19 +16,18 @@ import json
 import logging
 import os
 import re
-import signal
 import sys
 import tempfile
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from types import FrameType
 from typing import Any, TypedDict
 from urllib.parse import parse_qs, urlsplit
 
+from sealed.httpservice import ServiceServer, ThreadedService, serve_until_signal
 from sealed.identity.workload import IdentityVerifier, InvalidIdentity
 
 log = logging.getLogger(__name__)
@@ -133,7 +132,9 @@ class _HTTPError(Exception):
         self.status = status
 
 
-class TicketService:
+class TicketService(ThreadedService):
+    name = "ticket service"
+
     def __init__(
         self,
         *,
@@ -150,37 +151,11 @@ class TicketService:
         # allowed profile: a stolen bearer token alone writes nothing.
         self.identity = identity
         self._data_path = data_path
-        self._address = (host, port)
+        super().__init__(host, port)
         # One lock for state and file: a comment is applied and persisted as one step,
         # so two retries racing on one Idempotency-Key cannot both apply.
         self._lock = threading.Lock()
         self._state = self._load()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the ticket service is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> None:
-        self._server = _Server(self._address, _Handler, self)
-        # A short poll interval keeps stop() (which waits for the next poll) quick.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), name="ticket-service", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join()
-        self._server = self._thread = None
 
     # --- state --------------------------------------------------------------
 
@@ -262,21 +237,8 @@ class TicketService:
             return True, copy.deepcopy(new)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(
-        self,
-        address: tuple[str, int],
-        handler: type[BaseHTTPRequestHandler],
-        service: TicketService,
-    ) -> None:
-        self.service = service
-        super().__init__(address, handler)
-
-
 class _Handler(BaseHTTPRequestHandler):
-    server: _Server
+    server: ServiceServer
     server_version = "sealed-tickets/1"
 
     def do_GET(self) -> None:
@@ -353,6 +315,9 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("%s " + format, self.address_string(), *args)
 
 
+TicketService.handler = _Handler
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--host", default="127.0.0.1")
@@ -372,17 +337,7 @@ def main(argv: list[str] | None = None) -> int:
     service = TicketService(
         token=token, data_path=args.data, host=args.host, port=args.port, identity=identity
     )
-    stopping = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stopping.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    service.start()
-    print(f"ticket service listening on {service.url}", flush=True)
-    stopping.wait()
-    service.stop()
+    serve_until_signal(service, "ticket service listening on {url}")
     return 0
 
 
