@@ -113,6 +113,9 @@ class Boundary:
             }
         )
 
+    async def record_event(self, event: AuditEvent) -> None:
+        await asyncio.to_thread(self._audit.record, event)
+
     async def record(
         self,
         mission_id: str,

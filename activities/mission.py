@@ -15,12 +15,20 @@ from temporalio.exceptions import ApplicationError
 
 from activities.boundary import Boundary
 from activities.heartbeat import heartbeating
+from sealed.audit import AuditEvent
 from sealed.contract import MODEL_TURN, RUN_TOOL
 from sealed.identity.backend import SecretValue
 from sealed.identity.broker import CredentialBroker, CredentialRefused
 from sealed.llm import ModelConfigError, get_provider
-from sealed.models import ModelTurnInput, ModelTurnOutput, ToolCallInput, ToolCallResult
+from sealed.models import (
+    ModelTurnInput,
+    ModelTurnOutput,
+    OriginalPrompt,
+    ToolCallInput,
+    ToolCallResult,
+)
 from sealed.profiles import ProfileSource
+from sealed.prompts import PromptStore, PromptTampered
 from sealed.tools.registry import ToolContext, ToolDef, ToolError
 
 log = structlog.get_logger("sealed.activities")
@@ -50,8 +58,10 @@ class MissionActivities:
         profiles: ProfileSource,
         credentials: CredentialBroker,
         boundary: Boundary,
+        prompts: PromptStore,
         tools: Mapping[str, ToolDef],
     ) -> None:
+        self._prompts = prompts
         self._profiles = profiles
         self._credentials = credentials
         self._boundary = boundary
@@ -62,6 +72,7 @@ class MissionActivities:
         provider = get_provider(request.model.provider)
         tools = [self._tools[name].info() for name in request.tools if name in self._tools]
         counts: dict[str, int] = {}
+        digest, original = await self._original_prompt(request)
         async with self._model_credentials(request) as credentials:
             redactor, issued = await self._boundary.redactor(
                 request.mission_id, request.known, credentials
@@ -70,9 +81,10 @@ class MissionActivities:
             prompt = request.model_copy(
                 update={
                     "system_prompt": self._boundary.redact_json(
-                        request.system_prompt, redactor, counts
+                        original.system_prompt, redactor, counts
                     ),
-                    "goal": self._boundary.redact_json(request.goal, redactor, counts),
+                    "goal": self._boundary.redact_json(original.goal, redactor, counts),
+                    "original": None,
                     "conversation": [
                         self._boundary.redact_message(m, redactor, counts)
                         for m in request.conversation
@@ -93,6 +105,7 @@ class MissionActivities:
                     for c in raw.tool_calls
                 ],
                 issued=issued,
+                prompt_digest=digest,
             )
         await self._boundary.record(request.mission_id, "model_turn", counts)
         log.info(
@@ -104,6 +117,29 @@ class MissionActivities:
             final=reply.is_final,
         )
         return reply
+
+    async def _original_prompt(self, request: ModelTurnInput) -> tuple[str, OriginalPrompt]:
+        """Persisted on the first turn, then loaded and verified on every turn
+        and every retry: what the model is told to do never comes from the
+        conversation. Missing or altered: the turn fails closed, audited."""
+        if request.original is not None:
+            digest = await self._prompts.put(request.original)
+        elif request.prompt_digest is not None:
+            digest = request.prompt_digest
+        else:
+            raise PromptTampered("the turn carries neither the original prompt nor its digest")
+        try:
+            return digest, await self._prompts.get(digest)
+        except PromptTampered as exc:
+            await self._boundary.record_event(
+                AuditEvent(
+                    kind="prompt.tampered",
+                    mission_id=request.mission_id,
+                    outcome="refused",
+                    reason=str(exc),
+                )
+            )
+            raise
 
     @contextlib.asynccontextmanager
     async def _model_credentials(

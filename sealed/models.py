@@ -3,6 +3,8 @@ activity, CLI or file boundary is one of these pydantic models."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -149,6 +151,33 @@ class MissionSpec(Strict):
         return tools
 
 
+class OriginalPrompt(Strict):
+    """What a mission was told to do (sealed.prompts): persisted once,
+    content-addressed, re-injected verbatim on every turn."""
+
+    system_prompt: str
+    goal: str
+    tools: list[str] = Field(default_factory=list)
+    directives: list[DirectiveSpec] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, spec: MissionSpec) -> OriginalPrompt:
+        return cls(
+            system_prompt=spec.system_prompt,
+            goal=spec.goal,
+            tools=spec.tools,
+            directives=spec.directives,
+        )
+
+    def canonical(self) -> bytes:
+        return json.dumps(
+            self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        ).encode()
+
+    def digest(self) -> str:
+        return hashlib.sha256(self.canonical()).hexdigest()
+
+
 # --- conversation, turns and tool calls ----------------------------------------
 
 
@@ -194,12 +223,18 @@ class ToolInfo(Strict):
 
 
 class ModelTurnInput(Strict):
+    """From the workflow: on the first turn the original instructions (persisted
+    by the activity), after that only their digest. To the provider: the
+    verified original's system prompt and goal, then the conversation."""
+
     mission_id: str
     profile: str = ""
     turn: int
     model: ModelSpec
-    system_prompt: str
-    goal: str
+    system_prompt: str = ""
+    goal: str = ""
+    original: OriginalPrompt | None = Field(default=None, description="first turn only")
+    prompt_digest: str | None = None
     conversation: list[Message]
     tools: list[str] = Field(description="names only: the worker's registry describes them")
     known: list[Fingerprint] = Field(default_factory=list)
@@ -208,6 +243,9 @@ class ModelTurnInput(Strict):
 class ModelTurnOutput(Strict):
     content: str = ""
     tool_calls: list[ToolCall] = Field(default_factory=list)
+    prompt_digest: str | None = Field(
+        default=None, description="SHA-256 of the original instructions this turn was given"
+    )
     issued: list[Fingerprint] = Field(
         default_factory=list, description="fingerprints of the provider key used this turn"
     )
@@ -261,6 +299,7 @@ class MissionProgress(Strict):
     tool_calls: int
     pending: list[str]
     reason: str | None = None
+    prompt_digest: str | None = None
 
 
 class MissionResult(Strict):

@@ -24,6 +24,7 @@ from sealed.identity.vault import VaultBackend, VaultWorker
 from sealed.identity.vault_profiles import VaultProfiles
 from sealed.logging import configure_logging
 from sealed.profiles import ProfileSource
+from sealed.prompts import PromptStore, VaultPromptStore
 from sealed.tools.registry import ToolDef, load_tool_modules
 from workers.client import connect
 from workflows.mission import MissionWorkflow
@@ -54,6 +55,7 @@ class Spine:
     profiles: ProfileSource
     credentials: CredentialBroker
     boundary: Boundary
+    prompts: PromptStore
 
 
 def vault_spine(settings: Settings) -> Spine:
@@ -68,6 +70,7 @@ def vault_spine(settings: Settings) -> Spine:
         profiles=VaultProfiles(vault),
         credentials=CredentialBroker(backends, audit),
         boundary=Boundary(VaultRedactionKey(vault), audit),
+        prompts=VaultPromptStore(vault),
     )
 
 
@@ -83,6 +86,7 @@ def build_worker(
         profiles=spine.profiles,
         credentials=spine.credentials,
         boundary=spine.boundary,
+        prompts=spine.prompts,
         tools=tools if tools is not None else load_tool_modules(settings.tool_modules),
     )
     return Worker(

@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         MissionStatus,
         ModelTurnInput,
         ModelTurnOutput,
+        OriginalPrompt,
         ToolCall,
         ToolCallInput,
         ToolCallResult,
@@ -79,6 +80,7 @@ class MissionWorkflow:
         # Fingerprints of every value issued to the mission, so that every later
         # activity redacts them without holding them (sealed.redaction.known).
         self._known: list[Fingerprint] = []
+        self._prompt_digest: str | None = None
         self._abort_reason: str | None = None
         self._abort_waits = True
         self._reason: str | None = None
@@ -122,6 +124,7 @@ class MissionWorkflow:
             tool_calls=self._tool_calls,
             pending=list(self._pending),
             reason=self._reason,
+            prompt_digest=self._prompt_digest,
         )
 
     @workflow.query
@@ -152,6 +155,7 @@ class MissionWorkflow:
                     )
                 self._turn += 1
                 reply = await self._model_turn()
+                self._prompt_digest = self._prompt_digest or reply.prompt_digest
                 self._known += [fp for fp in reply.issued if fp not in self._known]
                 self._conversation.append(
                     Message(role="assistant", content=reply.content, tool_calls=reply.tool_calls)
@@ -193,8 +197,10 @@ class MissionWorkflow:
                 profile=spec.profile,
                 turn=self._turn,
                 model=spec.model,
-                system_prompt=spec.system_prompt,
-                goal=spec.goal,
+                # The original instructions travel once; after that only their
+                # digest does, and the activity re-injects the verified original.
+                original=None if self._prompt_digest else OriginalPrompt.of(spec),
+                prompt_digest=self._prompt_digest,
                 conversation=self._conversation,
                 tools=spec.tools,
                 known=self._known,

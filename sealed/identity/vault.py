@@ -44,6 +44,7 @@ path "{KV_MOUNT}/data/{PROFILES_PREFIX}/*" {{ capabilities = ["read"] }}
 path "{KV_MOUNT}/data/{REVOCATIONS_PREFIX}/*" {{ capabilities = ["read"] }}
 path "{KV_MOUNT}/data/sealed/redaction/*" {{ capabilities = ["read"] }}
 path "{KV_MOUNT}/data/sealed/codec/keys" {{ capabilities = ["read"] }}
+path "{KV_MOUNT}/data/sealed/prompts/*" {{ capabilities = ["create", "read"] }}
 """
 
 T = TypeVar("T")

@@ -68,7 +68,9 @@ async def test_backend_stopped_mid_mission(tmp_path: Path):
             for e in history.events
             if e.HasField("activity_task_started_event_attributes")
         ]
-        assert max(attempts) == 4, "the failing call is retried per its policy"
+        # The next activity to need the backend (the model turn, which loads the
+        # original prompt from it) fails closed, retried per its policy.
+        assert max(attempts) in (4, 5), "the failing call is retried per its policy"
         async with httpx.AsyncClient() as http:
             ticket = (await http.get(f"{info.tickets_url}/tickets/4")).json()
         assert all(c["body"] != "must never land" for c in ticket["comments"])

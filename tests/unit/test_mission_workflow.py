@@ -29,6 +29,7 @@ from sealed.models import (
     ModelTurnOutput,
 )
 from sealed.profiles import Profile, ToolGrant
+from sealed.prompts import FilePromptStore
 from sealed.tools.registry import REGISTRY, ToolContext, ToolError, tool
 from tests.fakes import DictBackend, StaticProfiles
 from workers.worker import Spine, build_worker
@@ -107,7 +108,8 @@ TESTER = Profile.model_validate(
 
 def spine(profiles: StaticProfiles, broker: CredentialBroker, tmp_path) -> Spine:
     boundary = Boundary(StaticRedactionKey(b"k" * 32), AuditLog(tmp_path / "audit.log"))
-    return Spine(profiles=profiles, credentials=broker, boundary=boundary)
+    prompts = FilePromptStore(tmp_path / "prompts")
+    return Spine(profiles=profiles, credentials=broker, boundary=boundary, prompts=prompts)
 
 
 def identity(
