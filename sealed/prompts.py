@@ -5,6 +5,7 @@ tool output can rewrite what the model was told to do."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from pathlib import Path
 from typing import Protocol
@@ -74,18 +75,16 @@ class VaultPromptStore:
         self._worker = worker
 
     def _put(self, client: hvac.Client, prompt: OriginalPrompt, digest: str) -> None:
-        try:
+        # Already stored (a retry, or another mission with the same instructions):
+        # writing it again is an update, which the policy refuses. `get`
+        # verifies whatever is there.
+        with contextlib.suppress(hvac.exceptions.InvalidRequest, hvac.exceptions.Forbidden):
             client.secrets.kv.v2.create_or_update_secret(
                 path=f"{PROMPTS_PREFIX}/{digest}",
                 secret={"prompt": prompt.canonical().decode()},
                 cas=0,
                 mount_point=KV_MOUNT,
             )
-        except (hvac.exceptions.InvalidRequest, hvac.exceptions.Forbidden):
-            # Already stored (a retry, or another mission with the same
-            # instructions): writing it again is an update, which the policy
-            # refuses. `get` verifies whatever is there.
-            pass
 
     async def put(self, prompt: OriginalPrompt) -> str:
         digest = prompt.digest()
