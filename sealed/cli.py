@@ -400,6 +400,62 @@ def unrevoke(kind: _Kind, name: str) -> None:
     asyncio.run(go())
 
 
+@app.command("replay")
+def replay_(
+    mission_id: Annotated[
+        str | None, typer.Argument(help="fetch its history from the server")
+    ] = None,
+    history_file: Annotated[
+        Path | None,
+        typer.Option("--history-file", help="a history from `temporal workflow show -o json`"),
+    ] = None,
+) -> None:
+    """Replay a mission's history against the current workflow code."""
+    from sealed import replay
+    from sealed.codec import data_converter
+    from workers.client import codec_keyring
+
+    if (mission_id is None) == (history_file is None):
+        raise _fail("give a mission id or --history-file, one of them", code=2)
+    settings = _settings()
+
+    async def go() -> replay.ReplayReport:
+        converter = data_converter(await asyncio.to_thread(codec_keyring, settings))
+        if history_file is not None:
+            history = replay.load(history_file)
+        else:
+            history = await replay.fetch(await connect(settings), str(mission_id))
+        return await replay.replay(history, converter)
+
+    report = asyncio.run(go())
+    if not report.ok:
+        raise _fail(
+            f"{report.workflow_id}: NOT deterministic ({report.events} events): {report.failure}"
+        )
+    typer.secho(f"{report.workflow_id}: replayed {report.events} events, deterministic", fg="green")
+
+
+@audit_app.command("prompt")
+def audit_prompt(mission_id: str) -> None:
+    """The exact original prompt of a mission, verified against its digest."""
+    from sealed.prompts import PromptTampered, read_original
+
+    settings = _settings()
+
+    async def digest() -> str | None:
+        return (await missions.progress(await connect(settings), mission_id)).prompt_digest
+
+    found = asyncio.run(digest())
+    if found is None:
+        raise _fail(f"{mission_id} has no persisted prompt yet (or predates replay safety)")
+    try:
+        original = read_original(_admin(settings).client, found)
+    except PromptTampered as exc:
+        raise _fail(f"{mission_id}: {exc}") from exc
+    typer.echo(f"# mission {mission_id}, original prompt sha256:{found} (verified)")
+    typer.echo(original.model_dump_json(indent=2))
+
+
 @app.command("codec-server")
 def codec_server(
     allow_origin: Annotated[
