@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(PY) -m bench.mission_overhead
 	$(PY) -m bench.credentials
 	$(PY) -m bench.redaction
+	$(PY) -m bench.replay
 
 # Regenerates the committed histories that tests/replay replays (see README).
 histories: $(STAMP)

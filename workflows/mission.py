@@ -210,7 +210,6 @@ class MissionWorkflow:
             heartbeat_timeout=HEARTBEAT_TIMEOUT,
             cancellation_type=CANCELLATION,
             retry_policy=MODEL_RETRY,
-            summary=f"turn {self._turn}",
         )
         return reply
 
@@ -242,7 +241,6 @@ class MissionWorkflow:
             heartbeat_timeout=HEARTBEAT_TIMEOUT,
             cancellation_type=CANCELLATION,
             retry_policy=TOOL_RETRY,
-            summary=call.name,
         )
         return result
 
