@@ -17,7 +17,9 @@ from sealed import missions
 from sealed.cli import DEMO_MISSION
 from sealed.config import DEFAULT_TOOL_MODULES, Settings
 from sealed.devstack import DevStack, Ports
+from sealed.identity.vault_admin import VaultAdmin
 from sealed.models import MissionSpec
+from sealed.profiles import load_profile
 from sealed.spec_loader import load_mission
 from workers.client import connect
 from workers.worker import build_worker
@@ -32,6 +34,7 @@ def recorded_missions() -> dict[str, tuple[MissionSpec, str | None]]:
     stalling = demo.model_copy(
         update={
             "name": "stalling",
+            "profile": "tester",
             "tools": ["test.stall"],
             "model": demo.model.model_copy(
                 update={
@@ -83,6 +86,8 @@ def main() -> None:
         DevStack(Path(tmp), Ports.free(), worker=False) as info,
     ):
         os.environ.update(info.env())
+        admin = VaultAdmin(info.vault_addr, (info.data_dir / "vault-root-token").read_text())
+        admin.apply_profile(load_profile(Path(__file__).parent / "data/profiles/tester.yaml"))
         # Recorded with the test-only codec key the replay tests hold too.
         settings = info.settings(
             tool_modules=[*DEFAULT_TOOL_MODULES, "tests.slow_tools"], codec_keys_file=TEST_KEYS
