@@ -44,6 +44,8 @@ from temporalio.converter import (
     PayloadCodec,
 )
 
+from sealed.identity.vault import read_kv_versioned
+
 ENCODING = b"binary/encrypted"
 KEY_ID_META = "encryption-key-id"
 KEYS_ENV = "SEALED_CODEC_KEYS"
@@ -190,24 +192,13 @@ class KeyRing:
     def from_vault(
         cls, client: hvac.Client, path: str = VAULT_PATH, mount: str = VAULT_MOUNT
     ) -> KeyRing:
-        found = _read_vault(client, path, mount)
+        found = read_kv_versioned(client, path, mount)
         if found is None:
             raise CodecError(f"no codec keys at {mount}/{path}: provision them first")
         return cls.from_mapping(found[0])
 
 
 # --- Vault / OpenBao KV v2 -----------------------------------------------------------
-
-
-def _read_vault(client: hvac.Client, path: str, mount: str) -> tuple[dict[str, Any], int] | None:
-    try:
-        response = client.secrets.kv.v2.read_secret_version(
-            path=path, mount_point=mount, raise_on_deleted_version=True
-        )
-    except hvac.exceptions.InvalidPath:
-        return None
-    data: dict[str, Any] = response["data"]["data"]
-    return data, int(response["data"]["metadata"]["version"])
 
 
 def _write_vault(client: hvac.Client, ring: KeyRing, path: str, mount: str, cas: int) -> bool:
@@ -230,7 +221,7 @@ def provision_vault_keys(
     """The key ring at `mount/path`, created with one fresh key if absent.
     Idempotent: an existing ring is returned unchanged."""
     while True:
-        found = _read_vault(client, path, mount)
+        found = read_kv_versioned(client, path, mount)
         if found is not None:
             return KeyRing.from_mapping(found[0])
         key_id = new_key_id()
@@ -244,7 +235,7 @@ def rotate_vault_keys(
 ) -> KeyRing:
     """Add a fresh current key, keeping the old ones so old histories still decode."""
     while True:
-        found = _read_vault(client, path, mount)
+        found = read_kv_versioned(client, path, mount)
         if found is None:
             raise CodecError(f"no codec keys at {mount}/{path}: provision them first")
         ring = KeyRing.from_mapping(found[0]).with_new_current(new_key_id(), new_key())

@@ -75,15 +75,23 @@ def unavailable(what: str, exc: Exception) -> SecretUnavailable:
     return SecretUnavailable(f"{what}: {why}")
 
 
-def read_kv(client: hvac.Client, path: str) -> dict[str, Any] | None:
+def read_kv_versioned(
+    client: hvac.Client, path: str, mount: str = KV_MOUNT
+) -> tuple[dict[str, Any], int] | None:
+    """The current data and its version (for check-and-set), or None."""
     try:
         response = client.secrets.kv.v2.read_secret_version(
-            path=path, mount_point=KV_MOUNT, raise_on_deleted_version=True
+            path=path, mount_point=mount, raise_on_deleted_version=True
         )
     except hvac.exceptions.InvalidPath:
         return None
     data: dict[str, Any] = response["data"]["data"]
-    return data
+    return data, int(response["data"]["metadata"]["version"])
+
+
+def read_kv(client: hvac.Client, path: str) -> dict[str, Any] | None:
+    found = read_kv_versioned(client, path)
+    return None if found is None else found[0]
 
 
 class VaultWorker:
