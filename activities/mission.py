@@ -91,8 +91,15 @@ class MissionActivities:
                     ],
                 }
             )
-            async with heartbeating():
-                raw = await provider.complete(prompt, tools, credentials)
+            try:
+                async with heartbeating():
+                    raw = await provider.complete(prompt, tools, credentials)
+            except (asyncio.CancelledError, ApplicationError):
+                raise
+            except Exception as exc:
+                # A provider's error may quote its key or the prompt: redacted,
+                # type kept (the retry policy decides on it), chain dropped.
+                raise self._boundary.sanitised(exc, redactor) from None
             # ... and its reply (which may echo what a tool leaked) is redacted too.
             reply = ModelTurnOutput(
                 content=self._boundary.redact_json(raw.content, redactor, counts),

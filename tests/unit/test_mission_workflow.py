@@ -20,7 +20,7 @@ from sealed.config import Settings
 from sealed.contract import WORKFLOW_NAME
 from sealed.identity.backend import SecretSpec
 from sealed.identity.broker import CredentialBroker
-from sealed.llm.base import ModelTransientError, register_provider
+from sealed.llm.base import ModelConfigError, ModelTransientError, register_provider
 from sealed.llm.scripted import ScriptedProvider
 from sealed.models import (
     AbortRequest,
@@ -540,3 +540,40 @@ async def test_a_tampered_prompt_fails_the_next_turn_closed(time_skipping_env, w
     assert result.reason is not None and "does not match its digest" in result.reason
     events = [e for e in AuditLog(tmp_path / "audit.log").events() if e.kind == "prompt.tampered"]
     assert len(events) == 1 and events[0].outcome == "refused"
+
+
+class LeakyProvider:
+    """Fails with its key in the message, as an HTTP client error might."""
+
+    async def complete(self, request, tools, credentials):  # type: ignore[no-untyped-def]
+        raise ModelConfigError(f"401 for key {credentials['provider_key'].reveal()}")
+
+
+register_provider("leaky", LeakyProvider)
+
+
+async def test_a_provider_error_leaks_no_key(time_skipping_env, tmp_path):
+    keyed = TESTER.model_copy(
+        update={
+            "tools": {**TESTER.tools, "model.leaky": ToolGrant(secrets=["provider_key"])},
+            "secrets": {
+                **TESTER.secrets,
+                "provider_key": SecretSpec(backend="dict", ref="provider_key"),
+            },
+        }
+    )
+    _, broker, _ = identity(tmp_path, {"provider_key": "sk-live-0123456789abcdef"})
+    w = build_worker(
+        time_skipping_env.client,
+        Settings(task_queue=TASK_QUEUE),
+        spine=spine(StaticProfiles(keyed), broker, tmp_path),
+        tools=registered_test_tools(),
+    )
+    mission = spec([{"final": "unused"}]).model_copy(
+        update={"model": ModelSpec(provider="leaky", api_key_secret="provider_key")}
+    )
+    async with w:
+        result, _ = await run(time_skipping_env, mission)
+    assert result.status == MissionStatus.FAILED  # ModelConfigError: not retried
+    assert result.reason is not None and "[REDACTED:provider_key]" in result.reason
+    assert "sk-live-0123456789abcdef" not in result.reason
