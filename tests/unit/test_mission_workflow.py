@@ -354,6 +354,27 @@ async def test_a_revoked_profile_fails_the_mission_without_retrying(time_skippin
     assert max(attempts) == 1
 
 
+def keyed_worker(env, tmp_path, provider: str, key: str) -> tuple[Any, DictBackend]:
+    """A worker whose profile grants `model.<provider>` the secret provider_key."""
+    keyed = TESTER.model_copy(
+        update={
+            "tools": {**TESTER.tools, f"model.{provider}": ToolGrant(secrets=["provider_key"])},
+            "secrets": {
+                **TESTER.secrets,
+                "provider_key": SecretSpec(backend="dict", ref="provider_key"),
+            },
+        }
+    )
+    _, broker, backend = identity(tmp_path, {"provider_key": key})
+    worker = build_worker(
+        env.client,
+        Settings(task_queue=TASK_QUEUE),
+        spine=spine(StaticProfiles(keyed), broker, tmp_path),
+        tools=registered_test_tools(),
+    )
+    return worker, backend
+
+
 class KeyedProvider:
     """A provider that needs its API key: it reports the key's length, never the key."""
 
@@ -368,22 +389,7 @@ register_provider("keyed", KeyedProvider)
 async def test_the_model_key_comes_through_the_profile_not_the_environment(
     time_skipping_env, tmp_path
 ):
-    keyed = TESTER.model_copy(
-        update={
-            "tools": {**TESTER.tools, "model.keyed": ToolGrant(secrets=["provider_key"])},
-            "secrets": {
-                **TESTER.secrets,
-                "provider_key": SecretSpec(backend="dict", ref="provider_key"),
-            },
-        }
-    )
-    _, broker, backend = identity(tmp_path, {"provider_key": "sk-test-0123456789"})
-    w = build_worker(
-        time_skipping_env.client,
-        Settings(task_queue=TASK_QUEUE),
-        spine=spine(StaticProfiles(keyed), broker, tmp_path),
-        tools=registered_test_tools(),
-    )
+    w, backend = keyed_worker(time_skipping_env, tmp_path, "keyed", "sk-test-0123456789")
     mission = spec([{"final": "unused"}]).model_copy(
         update={"model": ModelSpec(provider="keyed", api_key_secret="provider_key")}
     )
@@ -553,22 +559,7 @@ register_provider("leaky", LeakyProvider)
 
 
 async def test_a_provider_error_leaks_no_key(time_skipping_env, tmp_path):
-    keyed = TESTER.model_copy(
-        update={
-            "tools": {**TESTER.tools, "model.leaky": ToolGrant(secrets=["provider_key"])},
-            "secrets": {
-                **TESTER.secrets,
-                "provider_key": SecretSpec(backend="dict", ref="provider_key"),
-            },
-        }
-    )
-    _, broker, _ = identity(tmp_path, {"provider_key": "sk-live-0123456789abcdef"})
-    w = build_worker(
-        time_skipping_env.client,
-        Settings(task_queue=TASK_QUEUE),
-        spine=spine(StaticProfiles(keyed), broker, tmp_path),
-        tools=registered_test_tools(),
-    )
+    w, _ = keyed_worker(time_skipping_env, tmp_path, "leaky", "sk-live-0123456789abcdef")
     mission = spec([{"final": "unused"}]).model_copy(
         update={"model": ModelSpec(provider="leaky", api_key_secret="provider_key")}
     )
