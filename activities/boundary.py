@@ -16,7 +16,7 @@ from temporalio.exceptions import ApplicationError
 from sealed.audit import AuditEvent, AuditLog
 from sealed.identity.backend import SecretUnavailable, SecretValue
 from sealed.identity.vault import VaultWorker, read_kv
-from sealed.models import Fingerprint, Message
+from sealed.models import Fingerprint, Message, ToolCall
 from sealed.redaction.injection import HeuristicDetector, InjectionDetector, neutralise
 from sealed.redaction.known import KnownValues, fingerprint, mission_key
 from sealed.redaction.redactor import Redaction, Redactor
@@ -100,16 +100,21 @@ class Boundary:
         """Every string in `value` (a text, or JSON-shaped tool-call arguments)."""
         return _redact_json(value, redactor, counts)
 
+    def redact_calls(
+        self, calls: list[ToolCall], redactor: Redactor, counts: dict[str, int]
+    ) -> list[ToolCall]:
+        return [
+            c.model_copy(update={"arguments": _redact_json(c.arguments, redactor, counts)})
+            for c in calls
+        ]
+
     def redact_message(
         self, message: Message, redactor: Redactor, counts: dict[str, int]
     ) -> Message:
         return message.model_copy(
             update={
                 "content": _redact_json(message.content, redactor, counts),
-                "tool_calls": [
-                    c.model_copy(update={"arguments": _redact_json(c.arguments, redactor, counts)})
-                    for c in message.tool_calls
-                ],
+                "tool_calls": self.redact_calls(message.tool_calls, redactor, counts),
             }
         )
 

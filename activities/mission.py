@@ -103,14 +103,7 @@ class MissionActivities:
             # ... and its reply (which may echo what a tool leaked) is redacted too.
             reply = ModelTurnOutput(
                 content=self._boundary.redact_json(raw.content, redactor, counts),
-                tool_calls=[
-                    c.model_copy(
-                        update={
-                            "arguments": self._boundary.redact_json(c.arguments, redactor, counts)
-                        }
-                    )
-                    for c in raw.tool_calls
-                ],
+                tool_calls=self._boundary.redact_calls(raw.tool_calls, redactor, counts),
                 issued=issued,
                 prompt_digest=digest,
             )

@@ -50,17 +50,7 @@ def _settings(data_dir: Path | None = None) -> Settings:
     """Settings, pointed at the running dev stack when there is one."""
     base = Settings() if data_dir is None else Settings(data_dir=data_dir)
     info = find_running(base.data_dir)
-    if info is None:
-        return base
-    return base.model_copy(
-        update={
-            "temporal_address": info.temporal_address,
-            "temporal_ui_url": info.ui_url,
-            "vault_addr": info.vault_addr,
-            "tickets_url": info.tickets_url,
-            "codec_url": info.codec_url,
-        }
-    )
+    return base if info is None else info.settings()
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -68,16 +58,18 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _ports(settings: Settings) -> Ports:
-    def port(url: str) -> int:
-        return int(url.rstrip("/").rsplit(":", 1)[1])
+def _host_port(url: str) -> tuple[str, int]:
+    host, port = url.removeprefix("http://").rstrip("/").rsplit(":", 1)
+    return host, int(port)
 
+
+def _ports(settings: Settings) -> Ports:
     return Ports(
-        temporal=port(settings.temporal_address),
-        ui=port(settings.temporal_ui_url),
-        vault=port(settings.vault_addr),
-        tickets=port(settings.tickets_url),
-        codec=port(settings.codec_url),
+        temporal=_host_port(settings.temporal_address)[1],
+        ui=_host_port(settings.temporal_ui_url)[1],
+        vault=_host_port(settings.vault_addr)[1],
+        tickets=_host_port(settings.tickets_url)[1],
+        codec=_host_port(settings.codec_url)[1],
     )
 
 
@@ -328,9 +320,9 @@ def profiles_show(name: str) -> None:
 
 
 def _revoker(settings: Settings, client: Client) -> Revoker:
-    from workers.worker import aws_backends
+    from workers.worker import aws_client_factory
 
-    sts = next(b for b in aws_backends(settings) if isinstance(b, AwsSts))
+    sts = AwsSts(aws_client_factory(settings))
     return Revoker(_admin(settings), client, AuditLog(settings.audit_path()), sts)
 
 
@@ -420,12 +412,12 @@ def replay_(
     settings = _settings()
 
     async def go() -> replay.ReplayReport:
-        converter = data_converter(await asyncio.to_thread(codec_keyring, settings))
         if history_file is not None:
-            history = replay.load(history_file)
-        else:
-            history = await replay.fetch(await connect(settings), str(mission_id))
-        return await replay.replay(history, converter)
+            keyring = await asyncio.to_thread(codec_keyring, settings)
+            return await replay.replay(replay.load(history_file), data_converter(keyring))
+        client = await connect(settings)  # its converter is the workers'
+        history = await replay.fetch(client, str(mission_id))
+        return await replay.replay(history, client.data_converter)
 
     report = asyncio.run(go())
     if not report.ok:
@@ -467,9 +459,9 @@ def codec_server(
     from workers.client import codec_keyring
 
     settings = _settings()
-    host, port = settings.codec_url.removeprefix("http://").rstrip("/").rsplit(":", 1)
+    host, port = _host_port(settings.codec_url)
     origins = [settings.temporal_ui_url, *(allow_origin or [])]
-    serve(CodecServer(codec_keyring(settings), settings.codec_bearer(), origins, host, int(port)))
+    serve(CodecServer(codec_keyring(settings), settings.codec_bearer(), origins, host, port))
 
 
 def main() -> None:

@@ -11,11 +11,21 @@ from pydantic import BaseModel
 from temporalio.client import Client
 
 from sealed import missions
-from sealed.audit import AuditEvent, AuditLog
+from sealed.audit import AuditEvent, AuditKind, AuditLog
 from sealed.contract import SA_PROFILE, SA_STATUS, WORKFLOW_NAME
 from sealed.identity.aws import AwsSts
 from sealed.identity.vault_admin import Revocation, RevocationKind, VaultAdmin
 from sealed.models import MissionSpec, MissionStatus
+
+
+def _event(what: AuditKind, kind: RevocationKind, name: str, reason: str, actor: str) -> AuditEvent:
+    return AuditEvent(
+        kind=what,
+        profile=name if kind == "profile" else None,
+        mission_id=name if kind == "mission" else None,
+        reason=reason,
+        actor=actor,
+    )
 
 
 class SubmissionRefused(Exception):
@@ -69,12 +79,7 @@ class Revoker:
 
     async def revoke_profile(self, name: str, reason: str, actor: str) -> RevocationReport:
         start = time.monotonic()
-        revocation = await asyncio.to_thread(
-            self._admin.record_revocation, "profile", name, reason, actor
-        )
-        await self._record(
-            AuditEvent(kind="revocation.added", profile=name, reason=reason, actor=actor)
-        )
+        revocation = await self._add("profile", name, reason, actor)
 
         async def kill_credentials() -> None:
             await asyncio.to_thread(self._admin.kill_profile_credentials, name)
@@ -106,12 +111,7 @@ class Revoker:
 
     async def revoke_mission(self, mission_id: str, reason: str, actor: str) -> RevocationReport:
         start = time.monotonic()
-        revocation = await asyncio.to_thread(
-            self._admin.record_revocation, "mission", mission_id, reason, actor
-        )
-        await self._record(
-            AuditEvent(kind="revocation.added", mission_id=mission_id, reason=reason, actor=actor)
-        )
+        revocation = await self._add("mission", mission_id, reason, actor)
         # Abort first (the abort waits for the in-flight call to stop and revoke
         # its own credentials), then sweep anything of the mission still alive.
         aborted = await self._abort_all(
@@ -129,15 +129,16 @@ class Revoker:
         lifted = await asyncio.to_thread(self._admin.lift_revocation, kind, name)
         if lifted is not None:
             await self._record(
-                AuditEvent(
-                    kind="revocation.lifted",
-                    profile=name if kind == "profile" else None,
-                    mission_id=name if kind == "mission" else None,
-                    reason=f"was: {lifted.reason}",
-                    actor=actor,
-                )
+                _event("revocation.lifted", kind, name, f"was: {lifted.reason}", actor)
             )
         return lifted
+
+    async def _add(self, kind: RevocationKind, name: str, reason: str, actor: str) -> Revocation:
+        revocation = await asyncio.to_thread(
+            self._admin.record_revocation, kind, name, reason, actor
+        )
+        await self._record(_event("revocation.added", kind, name, reason, actor))
+        return revocation
 
 
 def ensure_submittable(admin: VaultAdmin, spec: MissionSpec) -> None:

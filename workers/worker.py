@@ -17,7 +17,12 @@ from activities.mission import MissionActivities
 from sealed.audit import AuditLog
 from sealed.config import Settings
 from sealed.identity.agentcore import AgentCoreApiKey, AgentCoreOAuth2
-from sealed.identity.aws import AwsSecretsManager, AwsSts, default_client_factory
+from sealed.identity.aws import (
+    AwsSecretsManager,
+    AwsSts,
+    ClientFactory,
+    default_client_factory,
+)
 from sealed.identity.backend import CredentialBackend
 from sealed.identity.broker import CredentialBroker
 from sealed.identity.vault import VaultBackend, VaultWorker
@@ -32,13 +37,17 @@ from workflows.mission import MissionWorkflow
 log = structlog.get_logger("sealed.worker")
 
 
-def aws_backends(settings: Settings) -> list[CredentialBackend]:
-    """AWS clients are built on first use: a worker whose profiles name no AWS
-    secret never touches AWS."""
-    factory = default_client_factory(
+def aws_client_factory(settings: Settings) -> ClientFactory:
+    return default_client_factory(
         boto3.session.Session(region_name=settings.aws_region),
         endpoint_url=settings.aws_endpoint_url,
     )
+
+
+def aws_backends(settings: Settings) -> list[CredentialBackend]:
+    """AWS clients are built on first use: a worker whose profiles name no AWS
+    secret never touches AWS."""
+    factory = aws_client_factory(settings)
     return [
         AwsSecretsManager(factory),
         AwsSts(factory),

@@ -156,7 +156,7 @@ class MissionWorkflow:
                 self._turn += 1
                 reply = await self._model_turn()
                 self._prompt_digest = self._prompt_digest or reply.prompt_digest
-                self._known += [fp for fp in reply.issued if fp not in self._known]
+                self._remember(reply.issued)
                 self._conversation.append(
                     Message(role="assistant", content=reply.content, tool_calls=reply.tool_calls)
                 )
@@ -168,7 +168,7 @@ class MissionWorkflow:
                         raise _LimitExceeded(f"max_tool_calls={spec.limits.max_tool_calls} reached")
                     self._tool_calls += 1
                     result = await self._tool_call(call)
-                    self._known += [fp for fp in result.issued if fp not in self._known]
+                    self._remember(result.issued)
                     self._conversation.append(
                         Message(
                             role="tool",
@@ -245,6 +245,9 @@ class MissionWorkflow:
         return result
 
     # --- state ---------------------------------------------------------------
+
+    def _remember(self, issued: list[Fingerprint]) -> None:
+        self._known += [fp for fp in issued if fp not in self._known]
 
     def _set_phase(self, phase: str, pending: list[str]) -> None:
         self._phase = phase

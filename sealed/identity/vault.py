@@ -172,7 +172,7 @@ class VaultBackend:
         try:
             auth = self._worker.call(f"credential '{request.secret}'", create)["auth"]
         except SecretUnavailable as exc:
-            if "InvalidRequest" in str(exc):
+            if isinstance(exc.__cause__, hvac.exceptions.InvalidRequest):
                 raise SecretUnavailable(
                     f"credential '{request.secret}': profile '{request.profile}' is revoked "
                     "or not registered"
