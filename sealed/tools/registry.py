@@ -6,6 +6,7 @@ tool runs and the model gets the validation message back when it is wrong."""
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import json
@@ -54,7 +55,9 @@ class ToolDef:
     args_model: type[BaseModel]
     fn: ToolFn
 
+    @functools.cache  # noqa: B019 (tool definitions live as long as the process)
     def info(self) -> ToolInfo:
+        """What the model is told; built once, not on every model turn."""
         return ToolInfo(
             name=self.name,
             description=self.description,
