@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+import time
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -20,6 +21,7 @@ from sealed.identity.vault import (
     WORKER_ROLE,
     profile_path,
     read_kv,
+    read_kv_versioned,
     revocation_path,
     secret_path,
 )
@@ -75,9 +77,21 @@ class VaultAdmin:
 
     # --- set-up -------------------------------------------------------------------
 
-    def ensure_kv(self) -> None:
-        if f"{KV_MOUNT}/" not in self.client.sys.list_mounted_secrets_engines()["data"]:
-            self.client.sys.enable_secrets_engine("kv", path=KV_MOUNT, options={"version": "2"})
+    def ensure_kv(self, mount: str = KV_MOUNT, timeout: float = 30.0) -> None:
+        if f"{mount}/" not in self.client.sys.list_mounted_secrets_engines()["data"]:
+            self.client.sys.enable_secrets_engine("kv", path=mount, options={"version": "2"})
+        # A new (or just unsealed) KV v2 mount upgrades its storage in the
+        # background and refuses reads until done ("Upgrading from
+        # non-versioned to versioned data"): wait for it rather than race it.
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                read_kv_versioned(self.client, "sealed/.ready", mount)
+                return
+            except hvac.exceptions.InvalidRequest:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def provision_worker(self) -> tuple[str, str]:
         """The worker's AppRole: returns (role_id, a new secret_id)."""

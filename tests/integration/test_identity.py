@@ -21,7 +21,7 @@ from sealed.config import Settings
 from sealed.devstack import StackInfo
 from sealed.identity.backend import CredentialRequest, SecretSpec, SecretUnavailable
 from sealed.identity.broker import CredentialBroker, CredentialRefused
-from sealed.identity.vault import VaultBackend, VaultWorker
+from sealed.identity.vault import VaultBackend, VaultWorker, read_kv_versioned
 from sealed.identity.vault_admin import VaultAdmin
 from sealed.models import MissionSpec, MissionStatus
 from sealed.profiles import Profile, ProfileNotAllowed
@@ -252,3 +252,17 @@ async def test_a_dynamic_credential_is_renewed_then_revoked(stack, vault_worker,
     assert ttl > 300
     await backend.revoke(renewed)
     assert not alive(stack, credential.value.reveal())
+
+
+def test_a_new_kv_mount_is_ready_when_ensure_kv_returns(admin):
+    # OpenBao upgrades a new KV v2 mount in the background and refuses reads
+    # meanwhile; the stack's first start read its codec keys in that window.
+    mount = f"kv-{uuid.uuid4().hex[:8]}"
+    try:
+        admin.ensure_kv(mount)
+        admin.client.secrets.kv.v2.create_or_update_secret(
+            path="probe", secret={"v": "1"}, mount_point=mount
+        )
+        assert read_kv_versioned(admin.client, "probe", mount) == ({"v": "1"}, 1)
+    finally:
+        admin.client.sys.disable_secrets_engine(mount)
