@@ -64,10 +64,12 @@ def _host_port(url: str) -> tuple[str, int]:
 
 
 def _ports(settings: Settings) -> Ports:
+    vault = _host_port(settings.vault_addr)[1]
     return Ports(
         temporal=_host_port(settings.temporal_address)[1],
         ui=_host_port(settings.temporal_ui_url)[1],
-        vault=_host_port(settings.vault_addr)[1],
+        vault=vault,
+        vault_cluster=vault + 1,  # raft's listener beside the API, as OpenBao's docs do
         tickets=_host_port(settings.tickets_url)[1],
         codec=_host_port(settings.codec_url)[1],
     )

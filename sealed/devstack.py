@@ -49,14 +49,23 @@ class Ports(BaseModel):
     temporal: int = 7233
     ui: int = 8233
     vault: int = 8200
+    # Raft's own listener: its own field so a free-port stack never guesses it.
+    vault_cluster: int = 8201
     tickets: int = 8765
     codec: int = 8234
 
     @classmethod
     def free(cls) -> Ports:
         """Ports nobody uses, for a stack beside a running `sealed dev`."""
-        temporal, ui, vault, tickets, codec = free_ports(5)
-        return cls(temporal=temporal, ui=ui, vault=vault, tickets=tickets, codec=codec)
+        temporal, ui, vault, vault_cluster, tickets, codec = free_ports(6)
+        return cls(
+            temporal=temporal,
+            ui=ui,
+            vault=vault,
+            vault_cluster=vault_cluster,
+            tickets=tickets,
+            codec=codec,
+        )
 
 
 class StackInfo(BaseModel):
@@ -282,7 +291,7 @@ class DevStack:
             _OPENBAO_CONFIG.format(
                 storage=storage,
                 port=self.ports.vault,
-                cluster_port=self.ports.vault + 1,  # raft's own listener, by convention
+                cluster_port=self.ports.vault_cluster,
                 audit=self.data_dir / "logs" / "openbao-audit.log",
             )
         )
