@@ -47,6 +47,7 @@ class SleepArgs(BaseModel):
     seconds: float
 
 
+STARTED: list[str] = []
 CANCELLED: list[str] = []
 
 
@@ -65,6 +66,7 @@ async def fails(ctx: ToolContext, args: EchoArgs) -> str:
 @tool(name="test.sleep")
 async def sleep(ctx: ToolContext, args: SleepArgs) -> str:
     """Sleep (in real time), noticing cancellation."""
+    STARTED.append(ctx.call_id)
     try:
         await asyncio.sleep(args.seconds)
     except asyncio.CancelledError:
@@ -277,12 +279,11 @@ async def test_abort_cancels_the_tool_in_flight(time_skipping_env, worker):
         time_skipping_env,
         spec([{"tool_calls": [{"name": "test.sleep", "arguments": {"seconds": 60}}]}]),
     )
-    for _ in range(100):
-        progress = await handle.query("status")
-        if progress["phase"].startswith("tool call"):
-            break
-        await asyncio.sleep(0.05)
-    await asyncio.sleep(1.5)  # the tool has started and heartbeats
+    STARTED.clear()
+    async with asyncio.timeout(30):
+        while not STARTED:
+            await asyncio.sleep(0.05)
+    await asyncio.sleep(1.5)  # the running tool has heartbeated at least once
     progress = await handle.execute_update("abort", AbortRequest(reason="operator said stop"))
     assert progress["status"] == "aborted"
     result = await handle.result()
