@@ -47,7 +47,8 @@ class SleepArgs(BaseModel):
     seconds: float
 
 
-STARTED: list[str] = []
+# Set by test.sleep when it runs; a test that waits on it puts a fresh one here.
+STARTED = asyncio.Event()
 CANCELLED: list[str] = []
 
 
@@ -66,7 +67,7 @@ async def fails(ctx: ToolContext, args: EchoArgs) -> str:
 @tool(name="test.sleep")
 async def sleep(ctx: ToolContext, args: SleepArgs) -> str:
     """Sleep (in real time), noticing cancellation."""
-    STARTED.append(ctx.call_id)
+    STARTED.set()
     try:
         await asyncio.sleep(args.seconds)
     except asyncio.CancelledError:
@@ -275,14 +276,13 @@ async def test_unreachable_secret_backend_fails_closed(time_skipping_env, tmp_pa
 
 
 async def test_abort_cancels_the_tool_in_flight(time_skipping_env, worker):
+    global STARTED
+    STARTED = asyncio.Event()
     handle = await start(
         time_skipping_env,
         spec([{"tool_calls": [{"name": "test.sleep", "arguments": {"seconds": 60}}]}]),
     )
-    STARTED.clear()
-    async with asyncio.timeout(30):
-        while not STARTED:
-            await asyncio.sleep(0.05)
+    await asyncio.wait_for(STARTED.wait(), 30)
     await asyncio.sleep(1.5)  # the running tool has heartbeated at least once
     progress = await handle.execute_update("abort", AbortRequest(reason="operator said stop"))
     assert progress["status"] == "aborted"
