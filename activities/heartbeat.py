@@ -8,6 +8,9 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from temporalio import activity
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
+
+ABANDONED = "CallAbandoned"
 
 
 @contextlib.asynccontextmanager
@@ -21,5 +24,18 @@ async def heartbeating(interval: float = 1.0) -> AsyncIterator[None]:
     task = asyncio.create_task(beat())
     try:
         yield
+    except asyncio.CancelledError:
+        details = activity.cancellation_details()
+        if details is None or not details.not_found:
+            raise
+        # The mission ended without waiting for this call (a profile revocation
+        # does not wait): nobody is left to tell. Benign, so the SDK does not
+        # log a failure with a traceback for every abandoned call.
+        raise ApplicationError(
+            "the mission ended while this call ran; abandoned",
+            type=ABANDONED,
+            non_retryable=True,
+            category=ApplicationErrorCategory.BENIGN,
+        ) from None
     finally:
         task.cancel()

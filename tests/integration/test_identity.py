@@ -6,6 +6,7 @@ cascading to leaked credentials, running missions and new submissions."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -14,7 +15,9 @@ import hvac
 import hvac.exceptions
 import pytest
 from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
 
+from activities.heartbeat import ABANDONED
 from sealed import missions
 from sealed.audit import AuditLog
 from sealed.config import Settings
@@ -144,9 +147,20 @@ async def test_the_backend_policy_refuses_it_too(vault_worker):
         await backend.issue(request("tester", "test.stall", "tickets_token", spec))
 
 
+def abandoned_calls(caplog: pytest.LogCaptureFixture, workflow_ids: list[str]) -> list[str]:
+    """The missions whose in-flight call the worker closed as abandoned."""
+    found = []
+    for record in caplog.records:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, ApplicationError) and error.type == ABANDONED:
+            found += [w for w in workflow_ids if w in record.getMessage()]
+    return found
+
+
 async def test_revoking_a_profile_cascades(
-    client: Client, worker, stack, stack_settings, admin, vault_worker, tmp_path
+    client: Client, worker, stack, stack_settings, admin, vault_worker, tmp_path, caplog
 ):
+    caplog.set_level(logging.DEBUG, logger="temporalio.activity")
     name = f"victim-{uuid.uuid4().hex[:6]}"
     admin.apply_profile(victim_profile(name))
     backend = VaultBackend(vault_worker)
@@ -186,6 +200,19 @@ async def test_revoking_a_profile_cascades(
     for handle in handles:
         result = await handle.result()
         assert result.status == MissionStatus.ABORTED and "key leaked" in (result.reason or "")
+    # The aborts did not wait for the calls: each learns at its next heartbeat
+    # that its mission is gone and ends quietly, not as a failure with a traceback.
+    ids = [h.id for h in handles]
+    for _ in range(150):
+        if sorted(abandoned_calls(caplog, ids)) == sorted(ids):
+            break
+        await asyncio.sleep(0.1)
+    assert sorted(abandoned_calls(caplog, ids)) == sorted(ids)
+    assert not [
+        r
+        for r in caplog.records
+        if r.name == "temporalio.activity" and r.levelno >= logging.WARNING
+    ]
     with pytest.raises(SubmissionRefused, match="revoked"):
         ensure_submittable(admin, stalling)
     with pytest.raises(SecretUnavailable, match="revoked or not registered"):
