@@ -26,6 +26,8 @@ from typing import Any
 
 import httpx
 import hvac
+import hvac.exceptions
+import requests
 from pydantic import BaseModel
 from temporalio.client import Client
 
@@ -168,8 +170,7 @@ class DevStack:
     def start(self) -> StackInfo:
         if find_running(self.data_dir) is not None:
             raise StackError(f"a stack is already running on {self.data_dir}")
-        wanted = [*self.ports, ("vault cluster", self.ports.vault + 1)]
-        busy = [f"{name}={port}" for name, port in wanted if _port_open(port)]
+        busy = [f"{name}={port}" for name, port in self.ports if _port_open(port)]
         if busy:
             raise StackError(f"ports in use by another program: {', '.join(busy)}")
         (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
@@ -303,7 +304,11 @@ class DevStack:
         )
         root = self._unseal(addr)
         self._wait("openbao", lambda: httpx.get(f"{addr}/v1/sys/health").status_code == 200)
-        return self._provision_vault(VaultAdmin(addr, root))
+        try:
+            return self._provision_vault(VaultAdmin(addr, root))
+        except (hvac.exceptions.VaultError, requests.RequestException) as exc:
+            log = self.data_dir / "logs" / "openbao.log"
+            raise StackError(f"provisioning OpenBao failed: {exc} (its log: {log})") from exc
 
     def _unseal(self, addr: str) -> str:
         """Initialise on first start (one key share: a local dev server), unseal
