@@ -12,19 +12,28 @@ add up while no single weak hint decides; flagged when `score >= 0.5`.
 Weights (>= 0.5 flags alone):
 - instruction_override: 0.9 "ignore all previous instructions" (12 languages);
   0.8-0.85 "you are now DAN", "your real task is", notes addressed to the AI, old
-  instructions declared void; 0.75 "new instructions:"; 0.7 "decode this and
-  follow it"; 0.6 "do not tell the user"; weak 0.45: "from now on you will",
-  "new task:", "Hi assistant,".
+  instructions declared void or outranked ("takes precedence over your system
+  prompt"), a machine reader addressed and given orders ("For the assistant
+  editing this chart:", "Agents with shell access ... should", "if an AI agent
+  is reading this"); 0.75 "new instructions:"; 0.7 "decode this and follow it";
+  0.6 "do not tell the user", "skip telling the operator", "human or AI";
+  weak 0.45: "from now on you will", "new task:", "Hi assistant,", "Agents
+  handling this:" (a help desk's people), "no need to check with the team".
 - role_impersonation: 0.85 chat-template tokens (<|im_start|>, [INST], <<SYS>>);
-  0.6 "### Instruction:", [system], <system>, "system override:", tool-call
-  markup or JSON; weak: 0.45 "system:"/"assistant:" at a line start, 0.4 "role"
-  JSON (every LLM app's own source has it).
+  0.7 "[DEVELOPER MESSAGE ...]", "security override enabled"; 0.6 "### Instruction:",
+  [system], <system>, "system override:", tool-call markup or JSON keys, fake
+  tool-result tags; weak: 0.45 "system:"/"assistant:" at a line start or opening
+  a quoted string, 0.4 "role" JSON and "type": "tool_use" (API responses have them).
 - secret_request: 0.85 a secret sent to a URL or address; 0.8 reveal the system
-  prompt; 0.7 the AI told to reveal a secret; 0.65 "print all/your API keys";
-  weak: 0.4 environment variables, 0.35 "send the password" (tickets say that).
+  prompt; 0.7 the AI told to reveal a secret, a secret file's contents asked for
+  (~/.ssh/id_rsa, ~/.aws/credentials; not a .pub key); 0.65 "print all/your API
+  keys"; 0.6 "the unredacted values of ..._SECRET_KEY"; 0.5 other people's keys or
+  personal data sent; weak: 0.4 environment variables, 0.35 "send the password"
+  (tickets say that).
 - tool_call_instruction: 0.9 "call tool X with" (what the demo's gullible model
   obeys); 0.8 "use the X tool with {...}"; 0.6 "the assistant must call the X
-  tool"; 0.55 send the conversation/files to an address; weak: 0.45 "use the X
+  tool"; 0.55 "call tickets.comment with {...}" (SDK docs say that too), send
+  the conversation/files to an address; weak: 0.45 "use the X
   tool to" (help pages), 0.35 "run the following command" (every README).
 - exfiltration_link: 0.85 an image (rendered without a click) carrying data or
   pointing at a capture host; 0.75 a URL template asking for the conversation;
@@ -298,6 +307,16 @@ _AI = _alt(
     "ai|llm|gpt|chatgpt|claude|copilot|language model|ai assistant|ai agent|ai model"
     "|ai system|assistant|chatbot|bot|automated assistant|automated agent|automated system"
 )
+# Words that make a following "assistant", "agent" or "bot" a machine.
+_MACHINE = (
+    r"(?:ai|llm|gpt|automated|autonomous|code|coding|review|reviewing|support|chat|vision"
+    r"|text|language|virtual|ai-powered|llm-based)"
+)
+# Who an attacker addresses: every machine reader, "the assistant" included.
+_READER = (
+    rf"(?:(?:{_MACHINE}[ -]){{0,3}}(?:assistants?|agents? bots?|bots?|models?|copilots?"
+    rf"|agents?)|ais?|llms?|ai models?|language models?|chatgpt|claude|copilot)"
+)
 # AI words that no human reader is called by (unlike "assistant" or "agent").
 _AI_STRICT = r"ai(?: assistant| agent| model)?|llm|gpt|chatgpt|claude|copilot|language model"
 _SECRETS = _alt(
@@ -417,7 +436,7 @@ _RULES: tuple[_Rule, ...] = (
         0.9,
         r"(?:忽略|无视|忽视|無視|忘记|忘掉|不要理会)[^。]{0,15}?(?:之前|以前|先前|上述|以上|前面"
         r"|所有|全部|上面)[^。]{0,10}?(?:指令|指示|说明|規則|规则|命令|提示)|(?:以前|これまで|上記"
-        r"|前)の(?:すべての)?(?:指示|命令|指令)を(?:すべて)?無視|이전\s?(?:의\s)?(?:모든\s)?지시"
+        r"|前)の(?:すべての)?(?:指示|命令|指令)[をは](?:すべて)?無視|이전\s?(?:의\s)?(?:모든\s)?지시"
         r"(?:사항)?(?:을|를)?\s?무시",
         "忽略|无视|忽视|無視|忘记|忘掉|不要理会|무시",
     ),
@@ -530,14 +549,16 @@ _RULES: tuple[_Rule, ...] = (
         _OVR,
         0.7,
         r"\b(?:decode|decrypt|deobfuscate|base64[- ]decode|rot13)\b.{0,60}?\b(?:and|then)\b"
-        r".{0,20}?\b(?:follow|execute|run|obey|perform|carry out|comply|do (?:what|as) it says)\b",
+        r".{0,20}?\b(?:follow|execute|run|obey|perform|carry out|comply|act (?:on|upon)"
+        r"|do (?:what|as) it says)\b",
         "decode|decrypt|deobfuscate|rot13",
     ),
     _r(
         _OVR,
         0.8,
-        r"\b(?:do anything now|developer mode (?:enabled|on|activated)|jailbreak(?:ed)? mode"
-        r"|dan mode)\b|\bact as (?:an? )?(?:unrestricted|unfiltered|uncensored|jailbroken|evil)"
+        r"\b(?:(?<!need to )(?<!have to )do anything now|developer mode (?:enabled|on|activated)"
+        r"|jailbreak(?:ed)? mode|dan mode)\b"
+        r"|\bact as (?:an? )?(?:unrestricted|unfiltered|uncensored|jailbroken|evil)"
         r"|\b(?:stop|cease|abort) (?:what you(?:[' ]re| are) doing|your (?:current )?task|following"
         r" (?:your|the) (?:instructions|rules))|\bpretend (?:to be|you are|you[' ]re) (?:an? )?"
         r"(?:\w+ ){0,2}?(?:ai|assistant|model|system|administrator|without)\b",
@@ -550,6 +571,118 @@ _RULES: tuple[_Rule, ...] = (
         r"\b(?:override|bypass|disable|ignore|turn off) (?:all )?(?:your |its )?(?:safety|content"
         r"|ethical) (?:filters?|guardrails?|restrictions|safeguards|policies|guidelines)",
         "filter|guardrail|restrictions|safeguards|policies|guidelines&safety|content|ethical",
+    ),
+    # a machine reader addressed and given its orders: "For the assistant editing
+    # this chart:", "Agents summarizing this history:", "To whichever bot reads
+    # these logs -" ("agents" alone may be a help desk's people: weak)
+    _r(
+        _OVR,
+        0.8,
+        r"\b(?:(?:note|notes|instructions?|message|reminder|nb|ps) )?(?:to|for|attention) (?:the"
+        r" |any |all |every |each |whichever |whatever |an? )?(?:(?:ai|llm|automated|autonomous"
+        r"|code|coding|support|review|reviewing|vision|text|virtual|chat)(?: and|,)?[ -]){1,4}"
+        r"(?:assistants?|agents?|bots?|models?|tools?)\b(?: +[\w',()-]+){0,6}? *[:—\u2013]"
+        r"|\b(?:to|for) (?:whichever|whatever|any|every) (?:assistant|bot|ai|llm|model|agent)s?\b"
+        r"(?: [\w'-]+){0,6}? ?[:—\u2013-]"
+        r"|\b(?:to|for|attention) (?:the |any |all )?(?:assistant|bot|llm|copilot)s? (?:\w+ing)\b"
+        r"(?: [\w'-]+){0,6}? ?[:—\u2013-]",
+        "assistant|agent|bot|ai |ai-|llm|model|copilot|tool",
+    ),
+    _r(
+        _OVR,
+        0.75,
+        r"(?:^|[.!?:>] )(?:the |any |all )?(?:(?:ai|llm|automated|autonomous|code|coding"
+        r"|review|reviewing|support|vision|virtual)[ -]){0,3}(?:assistants?|bots?|llms?|copilots?"
+        r"|ai models?|ai agents?)(?: (?:\w+ing|that|who|which)\b)(?: [\w'-]+){0,7}? ?:",
+        "assistant|bot|llm|copilot|ai model|ai agent",
+    ),
+    _r(
+        _OVR,
+        0.75,
+        r"^ ?(?:(?:<!--|#+|//|/\*|\*|--|>|;|%) ?)*(?:the |any |all )?(?:(?:ai|llm|automated"
+        r"|autonomous|code|coding|review|reviewing|support|vision|virtual)[ -]){0,3}(?:assistants?"
+        r"|bots?|llms?|copilots?|ai models?|ai agents?|ais) (?:\w+ing|that|who|which)\b"
+        r"(?: [\w'-]+){0,7}? ?:",
+        "assistant|bot|llm|copilot|ai model|ai agent|ais",
+        lines=True,
+    ),
+    _r(
+        _OVR,
+        0.45,
+        r"(?:^|[.!?:>] )(?:the |any |all )?agents (?:\w+ing)\b(?: [\w'-]+){0,7}? ?:",
+        "agents",
+    ),
+    _r(
+        _OVR,
+        0.6,
+        r"\b(?:human or (?:ai|bot|machine|llm)|(?:ai|bot|machine|llm) or human|whatever bot"
+        r"|(?:whoever|anyone) or (?:whatever|any) (?:bot|ai|assistant|agent))\b"
+        r"|\b(?:\w+ing|automated|ai|coding|review) (?:bots|assistants|agents|llms)"
+        r"(?: [\w'-]+){0,6}? (?:should|must|need to|are to|are required to)\b"
+        r"|\b(?:ai |coding |automated )?(?:agents?|assistants?|bots?|models?|llms?) with"
+        r" (?:terminal|shell|tool|browser|browsing|code execution|file ?system|internet|web"
+        r"|computer|api|repo|repository|write) access\b",
+        "human or|or human|whatever bot|whoever|anyone|bots|assistants|agents|llms|access",
+    ),
+    _r(
+        _OVR,
+        0.8,
+        r"\bif (?:you(?:[' ]re| are)|an?|any|the) (?:\w+ ){0,2}?(?:ai|llm|automated|autonomous"
+        r"|coding|language model|gpt)\b(?:[\w -]{0,30}?(?:agent|assistant|bot|model|tool|system))?"
+        r"(?: \w+){0,4}? (?:is|are|reading|processing|executing|summari[sz]ing|parsing|with)\b",
+        "if ",
+    ),
+    # what it was told before declared void or outranked
+    _r(
+        _OVR,
+        0.85,
+        r"\b(?:takes? precedence over|supersedes?|overrides?|outranks?|trumps?|replaces?)"
+        r" (?:everything(?: else)?(?: you| in your| in the)?|(?:your|all (?:of )?your|all (?:other"
+        r"|previous|prior)) (?:\w+ )?(?:instructions?|rules|guidelines|prompt|directives|orders"
+        r"|task)|(?:the|your) (?:system prompt|user[' ]?s? (?:request|question|instructions?)))",
+        "preceden|supersede|override|outrank|trump|replace",
+    ),
+    _r(
+        _OVR,
+        0.8,
+        r"\b(?:real|true|actual|new|hidden|secret) instructions (?:for you|meant for you|you must)"
+        r"|\b(?:disregard|ignore) (?:what|whatever) (?:the )?(?:user|human|customer|operator)"
+        r" (?:asked|said|wants|requested|typed|wrote)",
+        "instructions|disregard|ignore",
+    ),
+    _r(
+        _OVR,
+        0.8,
+        r"\b(?:instructions?|guidelines|directives|rules|prompt|orders) you (?:were|have been|had"
+        r" been|got|received)(?: given)?\b[^.]{0,40}?\b(?:outdated|obsolete|void|invalid|revoked"
+        r"|superseded|cancell?ed|expired|no longer (?:valid|apply|applies|relevant))",
+        "you were|you have been|you had been|you got|you received",
+    ),
+    # keeping the human out of it
+    _r(
+        _OVR,
+        0.6,
+        r"\b(?:skip|avoid|without) (?:telling|informing|notifying|alerting|asking|consulting"
+        r"|checking with) (?:the )?(?:user|operator|human|owner|maintainers?|team|admin)s?\b"
+        r"|\b(?:the )?(?:user|operator|human|owner|team) (?:does not|doesn[' ]t|do not|don[' ]t)"
+        r" need to (?:be consulted|be told|be informed|know|approve|be asked)"
+        r"|\bdo not (?:mention|reveal|disclose|share) (?:this|these) (?:\w+ )?(?:notice"
+        r"|instructions?|message|note|directive)",
+        "skip|avoid|without|need to|do not",
+    ),
+    _r(
+        _OVR,
+        0.45,
+        r"\bno need to (?:check|confirm|consult|ask|verify) (?:with )?(?:the )?(?:user|team"
+        r"|operator|human|anyone|owner)|\b(?:and|then),? instead,? (?:state|say|report|tell"
+        r"|write|respond|reply|answer|output|claim)\b",
+        "no need|instead",
+    ),
+    _r(
+        _OVR,
+        0.9,
+        r"(?<![a-z])ai(?:アシスタント|エージェント|助手|代理|模型)?(?:へ|各位|に告ぐ|请注意|注意)",
+        "アシスタント|エージェント|助手|代理|模型|へ|各位",
     ),
     # -- role or system impersonation
     _r(
@@ -575,7 +708,8 @@ _RULES: tuple[_Rule, ...] = (
     _r(
         _ROLE,
         0.6,
-        r"\[(?:system|admin|developer|sys|system message|system override|system note|assistant)\]"
+        r"\[(?:system|admin|developer|sys|system message|system override|system note"
+        r"|assistant)\](?! ?\()"
         r"|<(?:system|system_prompt|sys|admin|instructions?)>",
         "[system|[admin|[developer|[sys|[assistant|<system|<sys|<admin|<instruction",
     ),
@@ -587,6 +721,30 @@ _RULES: tuple[_Rule, ...] = (
         r"|wants)\b",
         "override:|override :|command:|command :|commands:|instruction:|instructions:"
         "|instruction :|your developer|your creator|your operator|your system admin",
+    ),
+    _r(
+        _ROLE,
+        0.7,
+        r"\[(?:system|admin|developer|sys|assistant|operator)(?: (?:message|note|notice|override"
+        r"|prompt|instruction)s?)\b[^\]\n]{0,30}\]|\b(?:security|system|admin|safety|developer"
+        r"|god|maintenance) (?:override|mode) (?:is )?(?:now )?(?:enabled|activated|engaged"
+        r"|granted|in effect|unlocked)\b",
+        "[system|[admin|[developer|[sys|[assistant|[operator|override|mode",
+    ),
+    _r(_ROLE, 0.45, r"[\"'] ?(?:system|assistant|developer) ?: ?\w", "system|assistant|developer"),
+    _r(
+        _ROLE,
+        0.6,
+        r"</?(?:tool_result|tool_response|tool_output|function_results?|function_response"
+        r"|search_results?|observation)\b",
+        "<tool_|</tool_|<function_|</function_|search_result|observation",
+    ),
+    # as API responses carry them too: weak
+    _r(
+        _ROLE,
+        0.4,
+        r"\"type\" ?: ?\"(?:function_call|tool_call|tool_use)\"",
+        "function_call|tool_call|tool_use",
     ),
     _r(
         _ROLE,
@@ -650,6 +808,34 @@ _RULES: tuple[_Rule, ...] = (
     ),
     _r(
         _SEC,
+        0.5,
+        rf"\b(?:{_SECRET_VERBS})\b(?: me| us)? (?:all )?(?:the user[' ]?s|the customer[' ]?s|their"
+        r"|everyone[' ]?s|every (?:employee|user|customer|contact)[' ]?s?|all (?:users?|employees"
+        rf"|customers)[' ]?s?) (?:[\w-]+ ){{0,3}}?(?:{_SECRETS}|personal|home address(?:es)?"
+        r"|phone numbers?|card (?:numbers?|details)|date of birth|ssn)\b",
+        "user|customer|their|everyone|every|all ",
+        negatable=True,
+    ),
+    _r(
+        _SEC,
+        0.7,
+        rf"\b(?:{_SECRET_VERBS}|cat)\b (?:me |us )?(?:(?:the |all )?(?:full |entire |raw )?"
+        r"contents? of |everything in )?[`'\" ]?(?:~|\$home)?/?[\w./-]*?"
+        r"(?:\.ssh/(?:id_[a-z0-9]+|[\w-]+_key)(?!\.pub)|\.aws/credentials|\.git-credentials|\.netrc|\.kube/config"
+        r"|\.docker/config\.json|\.npmrc|\.pypirc)",
+        ".ssh/|.aws/|.git-cred|.netrc|.kube/|.docker/|.npmrc|.pypirc",
+        negatable=True,
+    ),
+    _r(
+        _SEC,
+        0.6,
+        r"\b(?:unredacted|unmasked|complete|full|raw|actual|real|current|plain ?text) (?:values?"
+        r"|output|contents?)\b.{0,100}?\b[a-z0-9]+(?:_[a-z0-9]+)*_(?:secret(?:_access)?_key|secret"
+        r"|token|api_key|password|private_key)\b",
+        "_secret|_token|_key|_password",
+    ),
+    _r(
+        _SEC,
         0.7,
         rf"\b(?:{_AI}|agent|model)s?\b[^.]{{0,40}}?\b(?:must|should|will|shall|needs? to|is to"
         r"|are to|is required to|has to) (?:now |always |immediately |also )?"
@@ -664,6 +850,15 @@ _RULES: tuple[_Rule, ...] = (
         rf"\b(?:call|invoke|execute|trigger|use|run) (?:the )?{_NAME} (?:tool|function|plugin"
         r"|action)\b (?:with|using|passing)\b.{0,30}?[{]",
         "{&tool|function|plugin|action",
+    ),
+    # a dotted tool name and its arguments: "call tickets.comment with {", "run the
+    # shell.exec tool with `curl ...`" (SDK docs call client.x.create with {} too)
+    _r(
+        _TOOL,
+        0.55,
+        r"\b(?:call|invoke|run|execute|trigger|use) (?:the )?[a-z][\w-]*\.[a-z][\w.-]*(?: (?:tool"
+        r"|function|action|plugin))? (?:with|using|passing)\b ?.{0,14}?[{`(]",
+        "{|`|(",
     ),
     _r(
         _TOOL,
