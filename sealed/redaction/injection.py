@@ -16,18 +16,20 @@ Weights (>= 0.5 flags alone):
   prompt"), a machine reader addressed and given orders ("For the assistant
   editing this chart:", "Agents with shell access ... should", "if an AI agent
   is reading this"); 0.75 "new instructions:"; 0.7 "decode this and follow it";
-  0.6 "do not tell the user", "skip telling the operator", "human or AI";
+  0.6 "do not tell the user", "skip telling the operator", "human or AI", "the
+  assistant that reads this", "whichever bot", "instructions for automated";
   weak 0.45: "from now on you will", "new task:", "Hi assistant,", "Agents
   handling this:" (a help desk's people), "no need to check with the team".
 - role_impersonation: 0.85 chat-template tokens (<|im_start|>, [INST], <<SYS>>);
   0.7 "[DEVELOPER MESSAGE ...]", "security override enabled"; 0.6 "### Instruction:",
-  [system], <system>, "system override:", tool-call markup or JSON keys, fake
-  tool-result tags; weak: 0.45 "system:"/"assistant:" at a line start or opening
-  a quoted string, 0.4 "role" JSON and "type": "tool_use" (API responses have them).
+  [system], <system>, "system override:", tool-call markup or JSON keys; weak:
+  0.45 "system:"/"assistant:" at a line start or opening a quoted string, tool-result
+  tags (agent code has them), 0.4 "role" JSON and "type": "tool_use" (API responses).
 - secret_request: 0.85 a secret sent to a URL or address; 0.8 reveal the system
   prompt; 0.7 the AI told to reveal a secret, a secret file's contents asked for
   (~/.ssh/id_rsa, ~/.aws/credentials; not a .pub key); 0.65 "print all/your API
-  keys"; 0.6 "the unredacted values of ..._SECRET_KEY"; 0.5 other people's keys or
+  keys"; 0.6 "the unredacted values of ..._SECRET_KEY", the model's own context
+  ("everything discussed so far", "credentials you have seen"); 0.5 other people's keys or
   personal data sent; weak: 0.4 environment variables, 0.35 "send the password"
   (tickets say that).
 - tool_call_instruction: 0.9 "call tool X with" (what the demo's gullible model
@@ -658,6 +660,25 @@ _RULES: tuple[_Rule, ...] = (
         r"|superseded|cancell?ed|expired|no longer (?:valid|apply|applies|relevant))",
         "you were|you have been|you had been|you got|you received",
     ),
+    _r(
+        _OVR,
+        0.6,
+        r"\b(?:assistants?|agents?|bots?|automation|ai|llms?|summari[sz]ers?|crawlers?|models?)"
+        r" (?:that|which|who) (?:reads?|process(?:es)?|pars(?:es)?|summari[sz]es?|handles?"
+        r"|picks? up|ingests?|indexe?s?|scans?) (?:this|these)\b|\b(?:whatever|whichever)"
+        r" (?:assistant|agent|bot|ai|llm|automation|tool|model)s?\b|\binstructions? for"
+        r" (?:automated|ai|llm|autonomous|machine)\b",
+        "that|which|who|whatever|whichever|instruction",
+    ),
+    _r(
+        _SEC,
+        0.6,
+        r"\b(?:everything (?:discussed|said|you(?:[' ]ve| have) (?:seen|read|been told))"
+        r"|(?:earlier|previous|prior) messages (?:in|of) (?:this|the) (?:session|conversation|chat)"
+        r"|(?:credentials|secrets|tokens|keys|files) you(?:[' ]ve| have) (?:seen|read|accessed"
+        r"|been given)|(?:your|the) context window)",
+        "everything|messages|you've|you have|context window",
+    ),
     # keeping the human out of it
     _r(
         _OVR,
@@ -732,9 +753,10 @@ _RULES: tuple[_Rule, ...] = (
         "[system|[admin|[developer|[sys|[assistant|[operator|override|mode",
     ),
     _r(_ROLE, 0.45, r"[\"'] ?(?:system|assistant|developer) ?: ?\w", "system|assistant|developer"),
+    # agent frameworks' own code and docs have these tags too: weak
     _r(
         _ROLE,
-        0.6,
+        0.45,
         r"</?(?:tool_result|tool_response|tool_output|function_results?|function_response"
         r"|search_results?|observation)\b",
         "<tool_|</tool_|<function_|</function_|search_result|observation",
@@ -749,7 +771,7 @@ _RULES: tuple[_Rule, ...] = (
     _r(
         _ROLE,
         0.6,
-        r"\"(?:function_call|tool_calls|tool_use|tool_call)\" ?:"
+        r"\"(?:function_call|tool_calls|tool_use|tool_call)\" ?: ?[\[{\"]"
         r"|<(?:function_calls|invoke name|tool_call|function_call|antml:invoke)\b",
         '"function_call|"tool_|<function_call|<invoke|<tool_call|<antml',
     ),
@@ -802,7 +824,8 @@ _RULES: tuple[_Rule, ...] = (
     _r(
         _SEC,
         0.85,
-        rf"\b(?:{_SECRETS})\b{_NOT_SECRET}.{{0,60}}?\bto\b:? ?(?:{_URL}|[\w.+-]+@[\w-]+\.)",
+        rf"\b(?:{_SECRETS})\b{_NOT_SECRET}.{{0,60}}?\bto\b:? ?(?:{_URL}"
+        r"|(?!(?:phishing|abuse|security|report|spam)\w*@)[\w.+-]+@[\w-]+\.)",
         "http|@&" + _SECRET_NEEDS,
         negatable=True,
     ),
@@ -819,9 +842,10 @@ _RULES: tuple[_Rule, ...] = (
     _r(
         _SEC,
         0.7,
-        rf"\b(?:{_SECRET_VERBS}|cat)\b (?:me |us )?(?:(?:the |all )?(?:full |entire |raw )?"
+        # flat view (not words): the path's slashes must stay
+        rf"(?<!\w)(?:{_SECRET_VERBS}|cat)\b (?:me |us )?(?:(?:the |all )?(?:full |entire |raw )?"
         r"contents? of |everything in )?[`'\" ]?(?:~|\$home)?/?[\w./-]*?"
-        r"(?:\.ssh/(?:id_[a-z0-9]+|[\w-]+_key)(?!\.pub)|\.aws/credentials|\.git-credentials|\.netrc|\.kube/config"
+        r"(?:\.ssh/(?:id_[a-z0-9]+|[\w-]+_key)\b(?!\.pub)|\.aws/credentials|\.git-credentials|\.netrc|\.kube/config"
         r"|\.docker/config\.json|\.npmrc|\.pypirc)",
         ".ssh/|.aws/|.git-cred|.netrc|.kube/|.docker/|.npmrc|.pypirc",
         negatable=True,
