@@ -309,16 +309,6 @@ _AI = _alt(
     "ai|llm|gpt|chatgpt|claude|copilot|language model|ai assistant|ai agent|ai model"
     "|ai system|assistant|chatbot|bot|automated assistant|automated agent|automated system"
 )
-# Words that make a following "assistant", "agent" or "bot" a machine.
-_MACHINE = (
-    r"(?:ai|llm|gpt|automated|autonomous|code|coding|review|reviewing|support|chat|vision"
-    r"|text|language|virtual|ai-powered|llm-based)"
-)
-# Who an attacker addresses: every machine reader, "the assistant" included.
-_READER = (
-    rf"(?:(?:{_MACHINE}[ -]){{0,3}}(?:assistants?|agents? bots?|bots?|models?|copilots?"
-    rf"|agents?)|ais?|llms?|ai models?|language models?|chatgpt|claude|copilot)"
-)
 # AI words that no human reader is called by (unlike "assistant" or "agent").
 _AI_STRICT = r"ai(?: assistant| agent| model)?|llm|gpt|chatgpt|claude|copilot|language model"
 _SECRETS = _alt(
@@ -586,6 +576,8 @@ _RULES: tuple[_Rule, ...] = (
         r"(?:assistants?|agents?|bots?|models?|tools?)\b(?: +[\w',()-]+){0,6}? *[:—\u2013]"
         r"|\b(?:to|for) (?:whichever|whatever|any|every) (?:assistant|bot|ai|llm|model|agent)s?\b"
         r"(?: [\w'-]+){0,6}? ?[:—\u2013-]"
+        # "To the assistant organising the offsite:" may be a person, and is
+        # flagged too: a fenced note costs less than a missed order
         r"|\b(?:to|for|attention) (?:the |any |all )?(?:assistant|bot|llm|copilot)s? (?:\w+ing)\b"
         r"(?: [\w'-]+){0,6}? ?[:—\u2013-]",
         "assistant|agent|bot|ai |ai-|llm|model|copilot|tool",
@@ -619,7 +611,8 @@ _RULES: tuple[_Rule, ...] = (
         0.6,
         r"\b(?:human or (?:ai|bot|machine|llm)|(?:ai|bot|machine|llm) or human|whatever bot"
         r"|(?:whoever|anyone) or (?:whatever|any) (?:bot|ai|assistant|agent))\b"
-        r"|\b(?:\w+ing|automated|ai|coding|review) (?:bots|assistants|agents|llms)"
+        r"|\b(?:reviewing|coding|summari[sz]ing|triaging|processing|reading|parsing|indexing"
+        r"|crawling|automated|ai|llm|review) (?:bots|assistants|agents|llms)"
         r"(?: [\w'-]+){0,6}? (?:should|must|need to|are to|are required to)\b"
         r"|\b(?:ai |coding |automated )?(?:agents?|assistants?|bots?|models?|llms?) with"
         r" (?:terminal|shell|tool|browser|browsing|code execution|file ?system|internet|web"
@@ -629,9 +622,11 @@ _RULES: tuple[_Rule, ...] = (
     _r(
         _OVR,
         0.8,
-        r"\bif (?:you(?:[' ]re| are)|an?|any|the) (?:\w+ ){0,2}?(?:ai|llm|automated|autonomous"
-        r"|coding|language model|gpt)\b(?:[\w -]{0,30}?(?:agent|assistant|bot|model|tool|system))?"
-        r"(?: \w+){0,4}? (?:is|are|reading|processing|executing|summari[sz]ing|parsing|with)\b",
+        r"\bif you(?:[' ]re| are) (?:an? )?(?:\w+ ){0,2}?(?:ai|llm|gpt|language model"
+        r"|(?:automated|autonomous|coding)[\w -]{0,20}?(?:agent|assistant|bot|model))\b"
+        r"|\bif (?:an?|any|the) (?:ai|llm|automated|autonomous|coding)[\w -]{0,30}? (?:is|are)"
+        r" (?:reading|processing|executing|summari[sz]ing|parsing|running|following|viewing"
+        r"|handling) (?:this|these)\b",
         "if ",
     ),
     # what it was told before declared void or outranked
@@ -666,7 +661,7 @@ _RULES: tuple[_Rule, ...] = (
         r"\b(?:assistants?|agents?|bots?|automation|ai|llms?|summari[sz]ers?|crawlers?|models?)"
         r" (?:that|which|who) (?:reads?|process(?:es)?|pars(?:es)?|summari[sz]es?|handles?"
         r"|picks? up|ingests?|indexe?s?|scans?) (?:this|these)\b|\b(?:whatever|whichever)"
-        r" (?:assistant|agent|bot|ai|llm|automation|tool|model)s?\b|\binstructions? for"
+        r" (?:assistant|agent|bot|ai|llm|automation)s?\b|\binstructions? for"
         r" (?:automated|ai|llm|autonomous|machine)\b",
         "that|which|who|whatever|whichever|instruction",
     ),
@@ -676,8 +671,8 @@ _RULES: tuple[_Rule, ...] = (
         r"\b(?:everything (?:discussed|said|you(?:[' ]ve| have) (?:seen|read|been told))"
         r"|(?:earlier|previous|prior) messages (?:in|of) (?:this|the) (?:session|conversation|chat)"
         r"|(?:credentials|secrets|tokens|keys|files) you(?:[' ]ve| have) (?:seen|read|accessed"
-        r"|been given)|(?:your|the) context window)",
-        "everything|messages|you've|you have|context window",
+        r"|been given))",
+        "everything|messages|you've|you have",
     ),
     # keeping the human out of it
     _r(
