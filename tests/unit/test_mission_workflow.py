@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from temporalio import activity
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
 from activities.boundary import Boundary, StaticRedactionKey
 from sealed.audit import AuditLog
@@ -159,16 +160,22 @@ async def start(env: WorkflowEnvironment, mission: MissionSpec) -> WorkflowHandl
 TASK_QUEUE = "unit-missions"
 
 
-@pytest.fixture
-async def worker(time_skipping_env: WorkflowEnvironment, tmp_path):
-    settings = Settings(task_queue=TASK_QUEUE)
-    profiles, broker, _ = identity(tmp_path, {"api_key": "s3cr3t-value"})
-    w = build_worker(
-        time_skipping_env.client,
-        settings,
+def mission_worker(
+    env: WorkflowEnvironment, profiles: StaticProfiles, broker: CredentialBroker, tmp_path
+) -> Worker:
+    """A worker on the unit queue with every test tool and the given identity."""
+    return build_worker(
+        env.client,
+        Settings(task_queue=TASK_QUEUE),
         spine=spine(profiles, broker, tmp_path),
         tools=registered_test_tools(),
     )
+
+
+@pytest.fixture
+async def worker(time_skipping_env: WorkflowEnvironment, tmp_path):
+    profiles, broker, _ = identity(tmp_path, {"api_key": "s3cr3t-value"})
+    w = mission_worker(time_skipping_env, profiles, broker, tmp_path)
     async with w:
         yield w
 
@@ -257,14 +264,8 @@ async def test_max_tool_calls_ends_as_limit_exceeded(time_skipping_env, worker):
 
 
 async def test_unreachable_secret_backend_fails_closed(time_skipping_env, tmp_path):
-    settings = Settings(task_queue=TASK_QUEUE)
     profiles, broker, _ = identity(tmp_path, {})
-    w = build_worker(
-        time_skipping_env.client,
-        settings,
-        spine=spine(profiles, broker, tmp_path),
-        tools=registered_test_tools(),
-    )
+    w = mission_worker(time_skipping_env, profiles, broker, tmp_path)
     async with w:
         handle = await start(
             time_skipping_env,
@@ -305,15 +306,9 @@ async def test_deadline_ends_as_limit_exceeded(time_skipping_env, worker):
 
 
 async def test_a_tool_the_profile_does_not_list_is_a_tool_error(time_skipping_env, tmp_path):
-    settings = Settings(task_queue=TASK_QUEUE)
     narrow = TESTER.model_copy(update={"tools": {"test.echo": TESTER.tools["test.echo"]}})
     _, broker, _ = identity(tmp_path, {})
-    w = build_worker(
-        time_skipping_env.client,
-        settings,
-        spine=spine(StaticProfiles(narrow), broker, tmp_path),
-        tools=registered_test_tools(),
-    )
+    w = mission_worker(time_skipping_env, StaticProfiles(narrow), broker, tmp_path)
     async with w:
         result, transcript = await run(
             time_skipping_env,
@@ -329,13 +324,9 @@ async def test_a_tool_the_profile_does_not_list_is_a_tool_error(time_skipping_en
 
 
 async def test_a_revoked_profile_fails_the_mission_without_retrying(time_skipping_env, tmp_path):
-    settings = Settings(task_queue=TASK_QUEUE)
     _, broker, backend = identity(tmp_path, {"api_key": "v"})
-    w = build_worker(
-        time_skipping_env.client,
-        settings,
-        spine=spine(StaticProfiles(TESTER, revoked={"tester"}), broker, tmp_path),
-        tools=registered_test_tools(),
+    w = mission_worker(
+        time_skipping_env, StaticProfiles(TESTER, revoked={"tester"}), broker, tmp_path
     )
     async with w:
         handle = await start(
@@ -367,12 +358,7 @@ def keyed_worker(env, tmp_path, provider: str, key: str) -> tuple[Any, DictBacke
         }
     )
     _, broker, backend = identity(tmp_path, {"provider_key": key})
-    worker = build_worker(
-        env.client,
-        Settings(task_queue=TASK_QUEUE),
-        spine=spine(StaticProfiles(keyed), broker, tmp_path),
-        tools=registered_test_tools(),
-    )
+    worker = mission_worker(env, StaticProfiles(keyed), broker, tmp_path)
     return worker, backend
 
 
