@@ -19,7 +19,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy sealed workflows activities workers bench
+	$(VENV)/bin/mypy sealed bench
 
 # Debian's docker-compose validates docker-compose.yml (no engine needed).
 system-tools:

@@ -1,3 +1,3 @@
-from activities.mission import MissionActivities
+from sealed.activities.mission import MissionActivities
 
 __all__ = ["MissionActivities"]

@@ -1,5 +1,7 @@
 """The mission's activities: one model turn, one tool call. The only place
-where the model, the tools and the credential backends are touched."""
+where the model, the tools and the credential backends are touched; each is a
+thin adapter over the spine: the profile check (I, III-A), the credential
+broker (II, III-D), the per-call screen (III-B) and the pinned prompt (III-C)."""
 
 from __future__ import annotations
 
@@ -13,22 +15,23 @@ from pydantic import ValidationError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.boundary import Boundary
-from activities.heartbeat import heartbeating
-from sealed.audit import AuditEvent
+from sealed.activities.heartbeat import heartbeating
+from sealed.audit import AuditLog
 from sealed.contract import MODEL_TURN, RUN_TOOL
 from sealed.identity.backend import SecretValue
 from sealed.identity.broker import CredentialBroker, CredentialRefused
+from sealed.identity.profiles import ProfileSource
 from sealed.llm import ModelConfigError, get_provider
 from sealed.models import (
+    ModelReply,
+    ModelRequest,
     ModelTurnInput,
     ModelTurnOutput,
-    OriginalPrompt,
     ToolCallInput,
     ToolCallResult,
 )
-from sealed.profiles import ProfileSource
-from sealed.prompts import PromptStore, PromptTampered
+from sealed.pinning import PromptStore, original_for_turn
+from sealed.redaction.screen import Screens
 from sealed.tools.registry import ToolContext, ToolDef, ToolError
 
 log = structlog.get_logger("sealed.activities")
@@ -43,9 +46,13 @@ def _tool_error(request: ToolCallInput, message: str) -> ToolCallResult:
     )
 
 
+def _attempt_ttl() -> timedelta:
+    return activity.info().start_to_close_timeout or timedelta(minutes=5)
+
+
 def _credential_ttl(request: ToolCallInput) -> timedelta:
     """As long as this attempt may run, and never past the mission's deadline."""
-    ttl = activity.info().start_to_close_timeout or timedelta(minutes=5)
+    ttl = _attempt_ttl()
     if request.mission_deadline is not None:
         ttl = min(ttl, request.mission_deadline - datetime.now(UTC))
     return max(ttl, timedelta(seconds=1))
@@ -57,57 +64,55 @@ class MissionActivities:
         *,
         profiles: ProfileSource,
         credentials: CredentialBroker,
-        boundary: Boundary,
+        screens: Screens,
         prompts: PromptStore,
+        audit: AuditLog,
         tools: Mapping[str, ToolDef],
     ) -> None:
-        self._prompts = prompts
         self._profiles = profiles
         self._credentials = credentials
-        self._boundary = boundary
+        self._screens = screens
+        self._prompts = prompts
+        self._audit = audit
         self._tools = tools
 
     @activity.defn(name=MODEL_TURN)
     async def model_turn(self, request: ModelTurnInput) -> ModelTurnOutput:
         provider = get_provider(request.model.provider)
-        tools = [self._tools[name].info() for name in request.tools if name in self._tools]
-        counts: dict[str, int] = {}
-        digest, original = await self._original_prompt(request)
-        async with self._model_credentials(request) as credentials:
-            redactor, issued = await self._boundary.redactor(
-                request.mission_id, request.known, credentials
-            )
+        digest, original = await original_for_turn(
+            self._prompts,
+            self._audit,
+            request.mission_id,
+            original=request.original,
+            digest=request.prompt_digest,
+        )
+        async with (
+            self._screens.open(request.mission_id, request.known, where="model_turn") as screen,
+            self._model_credentials(request) as credentials,
+        ):
+            screen.issue(credentials)
             # The model sees nothing the mission was issued, nor anything secret-shaped...
-            prompt = request.model_copy(
-                update={
-                    "system_prompt": self._boundary.redact_json(
-                        original.system_prompt, redactor, counts
-                    ),
-                    "goal": self._boundary.redact_json(original.goal, redactor, counts),
-                    "original": None,
-                    "conversation": [
-                        self._boundary.redact_message(m, redactor, counts)
-                        for m in request.conversation
-                    ],
-                }
+            prompt = screen.prompt_out(
+                ModelRequest(
+                    mission_id=request.mission_id,
+                    turn=request.turn,
+                    model=request.model,
+                    system_prompt=original.system_prompt,
+                    goal=original.goal,
+                    conversation=request.conversation,
+                    tools=[self._tools[n].info() for n in request.tools if n in self._tools],
+                )
             )
             try:
                 async with heartbeating():
-                    raw = await provider.complete(prompt, tools, credentials)
+                    raw: ModelReply = await provider.complete(prompt, credentials)
             except (asyncio.CancelledError, ApplicationError):
                 raise
             except Exception as exc:
-                # A provider's error may quote its key or the prompt: redacted,
-                # type kept (the retry policy decides on it), chain dropped.
-                raise self._boundary.sanitised(exc, redactor) from None
+                # A provider's error may quote its key or the prompt.
+                raise screen.error(exc) from None
             # ... and its reply (which may echo what a tool leaked) is redacted too.
-            reply = ModelTurnOutput(
-                content=self._boundary.redact_json(raw.content, redactor, counts),
-                tool_calls=self._boundary.redact_calls(raw.tool_calls, redactor, counts),
-                issued=issued,
-                prompt_digest=digest,
-            )
-        await self._boundary.record(request.mission_id, "model_turn", counts)
+            reply = screen.reply_in(raw)
         log.info(
             "model turn",
             mission_id=request.mission_id,
@@ -116,30 +121,12 @@ class MissionActivities:
             tool_calls=[c.name for c in reply.tool_calls],
             final=reply.is_final,
         )
-        return reply
-
-    async def _original_prompt(self, request: ModelTurnInput) -> tuple[str, OriginalPrompt]:
-        """Persisted on the first turn, then loaded and verified on every turn
-        and every retry: what the model is told to do never comes from the
-        conversation. Missing or altered: the turn fails closed, audited."""
-        if request.original is not None:
-            digest = await self._prompts.put(request.original)
-        elif request.prompt_digest is not None:
-            digest = request.prompt_digest
-        else:
-            raise PromptTampered("the turn carries neither the original prompt nor its digest")
-        try:
-            return digest, await self._prompts.get(digest)
-        except PromptTampered as exc:
-            await self._boundary.record_event(
-                AuditEvent(
-                    kind="prompt.tampered",
-                    mission_id=request.mission_id,
-                    outcome="refused",
-                    reason=str(exc),
-                )
-            )
-            raise
+        return ModelTurnOutput(
+            content=reply.content,
+            tool_calls=reply.tool_calls,
+            issued=screen.issued,
+            prompt_digest=digest,
+        )
 
     @contextlib.asynccontextmanager
     async def _model_credentials(
@@ -160,7 +147,7 @@ class MissionActivities:
                 secrets=(secret,),
                 mission_id=request.mission_id,
                 call_id=f"turn-{request.turn}",
-                ttl=activity.info().start_to_close_timeout or timedelta(minutes=5),
+                ttl=_attempt_ttl(),
             ) as credentials:
                 yield credentials
         except CredentialRefused as exc:
@@ -190,47 +177,50 @@ class MissionActivities:
             call_id=call.id,
             attempt=activity.info().attempt,
         )
-        try:
-            async with self._credentials.credentials(
-                profile=profile,
-                tool=tool.name,
-                secrets=tool.secrets,
-                mission_id=request.mission_id,
-                call_id=call.id,
-                ttl=_credential_ttl(request),
-            ) as secrets:
-                redactor, issued = await self._boundary.redactor(
-                    request.mission_id, request.known, secrets
-                )
-                context = ToolContext(
+        async with self._screens.open(
+            request.mission_id, request.known, where="tool_output", tool=call.name
+        ) as screen:
+            try:
+                async with self._credentials.credentials(
+                    profile=profile,
+                    tool=tool.name,
+                    secrets=tool.secrets,
                     mission_id=request.mission_id,
                     call_id=call.id,
-                    idempotency_key=request.idempotency_key,
-                    secrets=secrets,
-                )
-                try:
-                    async with heartbeating():
-                        text = ToolDef.render(await tool.fn(context, args))
-                except ToolError as exc:
-                    # The tool's own message may quote what it was given.
-                    bound.info("tool call", outcome="tool_error")
-                    message, _ = await self._boundary.tool_output(
-                        request.mission_id, call.name, str(exc), redactor
+                    ttl=_credential_ttl(request),
+                ) as secrets:
+                    screen.issue(secrets)
+                    context = ToolContext(
+                        mission_id=request.mission_id,
+                        call_id=call.id,
+                        idempotency_key=request.idempotency_key,
+                        secrets=secrets,
                     )
-                    return _tool_error(request, message).model_copy(update={"issued": issued})
-                except (asyncio.CancelledError, ApplicationError):
-                    raise
-                except Exception as exc:
-                    # Retried per the policy; its message (which reaches history
-                    # and the SDK's log) redacted, the original chain dropped.
-                    raise self._boundary.sanitised(exc, redactor) from None
-        except CredentialRefused as exc:
-            bound.info("tool call", outcome="refused")
-            return _tool_error(request, str(exc))
-        output, signals = await self._boundary.tool_output(
-            request.mission_id, call.name, text, redactor
-        )
-        bound.info("tool call", outcome="ok", injection=signals or None)
+                    try:
+                        async with heartbeating():
+                            text = ToolDef.render(await tool.fn(context, args))
+                    except ToolError as exc:
+                        # The tool's own message may quote what it was given.
+                        bound.info("tool call", outcome="tool_error")
+                        message = screen.tool_output(str(exc)).text
+                        return _tool_error(request, message).model_copy(
+                            update={"issued": screen.issued}
+                        )
+                    except (asyncio.CancelledError, ApplicationError):
+                        raise
+                    except Exception as exc:
+                        # Retried per the policy; its message (which reaches history
+                        # and the SDK's log) redacted, the original chain dropped.
+                        raise screen.error(exc) from None
+            except CredentialRefused as exc:
+                bound.info("tool call", outcome="refused")
+                return _tool_error(request, str(exc))
+            output = screen.tool_output(text)
+        bound.info("tool call", outcome="ok", injection=output.flags or None)
         return ToolCallResult(
-            call_id=call.id, name=call.name, output=output, flags=signals, issued=issued
+            call_id=call.id,
+            name=call.name,
+            output=output.text,
+            flags=output.flags,
+            issued=screen.issued,
         )

@@ -36,19 +36,21 @@ from temporalio.client import Client, WorkflowHandle
 
 from bench.stack import bench_stack, use_stack
 from sealed.audit import AuditEvent, AuditLog
+from sealed.client import connect
 from sealed.config import DEFAULT_TOOL_MODULES, Settings
 from sealed.devstack import StackInfo
 from sealed.identity.backend import CredentialRequest, Lease, SecretSpec
 from sealed.identity.broker import CredentialBroker
-from sealed.identity.vault import KV_MOUNT, VaultBackend, VaultWorker, read_kv, secret_path
-from sealed.identity.vault_admin import VaultAdmin
+from sealed.identity.openbao.admin import VaultAdmin
+from sealed.identity.openbao.credentials import VaultBackend
+from sealed.identity.openbao.kv import KV_MOUNT, read_kv, secret_path
+from sealed.identity.openbao.worker import VaultWorker
+from sealed.identity.profiles import Profile, load_profile, token_role, tool_policy
 from sealed.missions import submit
 from sealed.models import MissionResult, MissionSpec, MissionStatus
-from sealed.profiles import Profile, load_profile, token_role, tool_policy
-from sealed.revocations import Revoker
+from sealed.revocation import Revoker
 from sealed.tools.registry import ToolContext, load_tool_modules
-from workers.client import connect
-from workers.worker import build_worker
+from sealed.workers.worker import build_worker
 
 TESTER = Path(__file__).resolve().parents[1] / "tests" / "data" / "profiles" / "tester.yaml"
 TOOL, SECRET, TTL = "tickets.comment", "tickets_token", timedelta(minutes=1)

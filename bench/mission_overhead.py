@@ -31,10 +31,11 @@ with workflow.unsafe.imports_passed_through():
     from temporalio.worker import Worker
 
     from bench.stack import bench_stack, use_stack
+    from sealed.client import connect
     from sealed.config import Settings
     from sealed.devstack import StackInfo
-    from sealed.identity.vault import VaultWorker
-    from sealed.identity.vault_profiles import VaultProfiles
+    from sealed.identity.openbao.stores import VaultProfiles
+    from sealed.identity.openbao.worker import VaultWorker
     from sealed.missions import submit
     from sealed.models import (
         Limits,
@@ -48,8 +49,7 @@ with workflow.unsafe.imports_passed_through():
         ScriptedTurn,
     )
     from sealed.tools.tickets import Ticket
-    from workers.client import connect
-    from workers.worker import build_worker
+    from sealed.workers.worker import build_worker
 
 BARE_QUEUE = "sealed-bench-bare"
 TARGET_N = 10

@@ -18,8 +18,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from sealed.redaction.injection import HeuristicDetector, corpus_metrics
+from bench.corpus import corpus_metrics, load_corpus
+from sealed.redaction.injection import HeuristicDetector
 from sealed.redaction.known import KnownValues, fingerprint
+from sealed.redaction.patterns import find_secrets
 from sealed.redaction.redactor import Redactor
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,21 +100,12 @@ def detect_secrets_scan(path: Path) -> int:
 
 def rule_corpus_recall() -> tuple[int, int, int, int]:
     """(true positives found, true positives, false positives flagged, false positives)."""
-    import yaml
-
-    from sealed.redaction.rules import find_secrets
-
     found = total = flagged = negatives = 0
-    for path in sorted((ROOT / "tests" / "data" / "redaction" / "rules").glob("*.yaml")):
-        data = yaml.safe_load(path.read_text())
-        for case in data.get("true_positives", []):
-            text = case if isinstance(case, str) else case["text"]
-            total += 1
-            found += bool(find_secrets(text))
-        for case in data.get("false_positives", []):
-            text = case if isinstance(case, str) else case["text"]
-            negatives += 1
-            flagged += bool(find_secrets(text))
+    for tps, fps in load_corpus(ROOT / "tests" / "data" / "redaction" / "rules").values():
+        total += len(tps)
+        found += sum(bool(find_secrets(ex.text)) for ex in tps)
+        negatives += len(fps)
+        flagged += sum(bool(find_secrets(ex.text)) for ex in fps)
     return found, total, flagged, negatives
 
 

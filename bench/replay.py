@@ -18,12 +18,12 @@ from temporalio.worker import Replayer, Worker
 
 from bench.mission_overhead import BARE_QUEUE, BareWorkflow, mission_spec, noop
 from bench.stack import bench_stack, use_stack
+from sealed.client import connect
 from sealed.devstack import StackInfo
 from sealed.missions import submit
 from sealed.models import MissionStatus
-from workers.client import connect
-from workers.worker import build_worker
-from workflows.mission import MissionWorkflow
+from sealed.workers.worker import build_worker
+from sealed.workflows.mission import MissionWorkflow
 
 TARGET_EVENTS_PER_S = 2000.0
 

@@ -152,7 +152,7 @@ class MissionSpec(Strict):
 
 
 class OriginalPrompt(Strict):
-    """What a mission was told to do (sealed.prompts): persisted once,
+    """What a mission was told to do (sealed.pinning): persisted once,
     content-addressed, re-injected verbatim on every turn."""
 
     system_prompt: str
@@ -224,20 +224,42 @@ class ToolInfo(Strict):
 
 class ModelTurnInput(Strict):
     """From the workflow: on the first turn the original instructions (persisted
-    by the activity), after that only their digest. To the provider: the
-    verified original's system prompt and goal, then the conversation."""
+    by the activity), after that only their digest."""
 
     mission_id: str
     profile: str = ""
     turn: int
     model: ModelSpec
-    system_prompt: str = ""
-    goal: str = ""
     original: OriginalPrompt | None = Field(default=None, description="first turn only")
     prompt_digest: str | None = None
     conversation: list[Message]
     tools: list[str] = Field(description="names only: the worker's registry describes them")
     known: list[Fingerprint] = Field(default_factory=list)
+
+
+class ModelRequest(Strict):
+    """What a model provider is asked (sealed.llm): the verified original's
+    system prompt and goal, the conversation so far and the tools on offer,
+    all redacted by the activity before the provider sees them."""
+
+    mission_id: str
+    turn: int
+    model: ModelSpec
+    system_prompt: str
+    goal: str
+    conversation: list[Message]
+    tools: list[ToolInfo]
+
+
+class ModelReply(Strict):
+    """What a provider answers: text, or tool calls, or both."""
+
+    content: str = ""
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+
+    @property
+    def is_final(self) -> bool:
+        return not self.tool_calls
 
 
 class ModelTurnOutput(Strict):

@@ -8,7 +8,7 @@ import pytest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from sealed.binaries import executable
+from sealed.devstack.binaries import executable
 from sealed.search_attributes import register_search_attributes
 
 

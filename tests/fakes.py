@@ -12,7 +12,7 @@ from sealed.identity.backend import (
     SecretUnavailable,
     SecretValue,
 )
-from sealed.profiles import Profile, ProfileNotAllowed
+from sealed.identity.profiles import Profile, ProfileNotAllowed
 
 
 class DictBackend:

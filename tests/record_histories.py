@@ -14,15 +14,15 @@ import tempfile
 from pathlib import Path
 
 from sealed import missions
-from sealed.cli import DEMO_MISSION
+from sealed.client import connect
 from sealed.config import DEFAULT_TOOL_MODULES, Settings
+from sealed.demo import DEMO_MISSION
 from sealed.devstack import DevStack, Ports
-from sealed.identity.vault_admin import VaultAdmin
+from sealed.identity.openbao.admin import VaultAdmin
+from sealed.identity.profiles import load_profile
 from sealed.models import MissionSpec
-from sealed.profiles import load_profile
 from sealed.spec_loader import load_mission
-from workers.client import connect
-from workers.worker import build_worker
+from sealed.workers.worker import build_worker
 
 HISTORIES = Path(__file__).parent / "histories"
 TEST_KEYS = Path(__file__).parent / "data" / "codec-test-keys"

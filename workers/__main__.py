@@ -1,3 +1,3 @@
-from workers.worker import main
+from sealed.workers.worker import main
 
 main()

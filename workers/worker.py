@@ -1,4 +1,7 @@
-"""Worker entry point: `python -m workers` or `sealed worker`."""
+"""The worker: the composition root. It builds the spine from settings (the
+worker's own AppRole identity and everything read with it), registers the
+workflow and the activities, and runs them: `python -m sealed.workers` or
+`sealed worker`."""
 
 from __future__ import annotations
 
@@ -7,47 +10,36 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-import boto3
 import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.boundary import Boundary, VaultRedactionKey
-from activities.mission import MissionActivities
+from sealed.activities.mission import MissionActivities
 from sealed.audit import AuditLog
+from sealed.client import connect
 from sealed.config import Settings
 from sealed.identity.agentcore import AgentCoreApiKey, AgentCoreOAuth2
-from sealed.identity.aws import (
-    AwsSecretsManager,
-    AwsSts,
-    ClientFactory,
-    default_client_factory,
-)
+from sealed.identity.aws import AwsSecretsManager, AwsSts, aws_client_factory
 from sealed.identity.backend import CredentialBackend
 from sealed.identity.broker import CredentialBroker
-from sealed.identity.vault import VaultBackend, VaultWorker
-from sealed.identity.vault_profiles import VaultProfiles
+from sealed.identity.openbao.credentials import VaultBackend
+from sealed.identity.openbao.keys import VaultRedactionKey
+from sealed.identity.openbao.stores import VaultProfiles, VaultPromptStore
+from sealed.identity.openbao.worker import VaultWorker
+from sealed.identity.profiles import ProfileSource
 from sealed.logging import configure_logging
-from sealed.profiles import ProfileSource
-from sealed.prompts import PromptStore, VaultPromptStore
+from sealed.pinning import PromptStore
+from sealed.redaction.screen import Screens
 from sealed.tools.registry import ToolDef, load_tool_modules
-from workers.client import connect
-from workflows.mission import MissionWorkflow
+from sealed.workflows.mission import MissionWorkflow
 
 log = structlog.get_logger("sealed.worker")
-
-
-def aws_client_factory(settings: Settings) -> ClientFactory:
-    return default_client_factory(
-        boto3.session.Session(region_name=settings.aws_region),
-        endpoint_url=settings.aws_endpoint_url,
-    )
 
 
 def aws_backends(settings: Settings) -> list[CredentialBackend]:
     """AWS clients are built on first use: a worker whose profiles name no AWS
     secret never touches AWS."""
-    factory = aws_client_factory(settings)
+    factory = aws_client_factory(settings.aws_region, settings.aws_endpoint_url)
     return [
         AwsSecretsManager(factory),
         AwsSts(factory),
@@ -59,12 +51,14 @@ def aws_backends(settings: Settings) -> list[CredentialBackend]:
 @dataclass(frozen=True)
 class Spine:
     """What every activity goes through: the profiles (I, III-A), the credential
-    broker (II, III-D) and the redaction boundary (III-B)."""
+    broker (II, III-D), the per-call screens (III-B), the prompt store (III-C)
+    and the audit log they all write to."""
 
     profiles: ProfileSource
     credentials: CredentialBroker
-    boundary: Boundary
+    screens: Screens
     prompts: PromptStore
+    audit: AuditLog
 
 
 def vault_spine(settings: Settings) -> Spine:
@@ -78,8 +72,9 @@ def vault_spine(settings: Settings) -> Spine:
     return Spine(
         profiles=VaultProfiles(vault),
         credentials=CredentialBroker(backends, audit),
-        boundary=Boundary(VaultRedactionKey(vault), audit),
+        screens=Screens(VaultRedactionKey(vault), audit),
         prompts=VaultPromptStore(vault),
+        audit=audit,
     )
 
 
@@ -94,8 +89,9 @@ def build_worker(
     activities = MissionActivities(
         profiles=spine.profiles,
         credentials=spine.credentials,
-        boundary=spine.boundary,
+        screens=spine.screens,
         prompts=spine.prompts,
+        audit=spine.audit,
         tools=tools if tools is not None else load_tool_modules(settings.tool_modules),
     )
     return Worker(

@@ -1,3 +1,3 @@
-from workflows.mission import MissionWorkflow
+from sealed.workflows.mission import MissionWorkflow
 
 __all__ = ["MissionWorkflow"]

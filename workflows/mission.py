@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from datetime import timedelta
+from typing import TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -14,6 +15,8 @@ from temporalio.exceptions import ActivityError
 from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel
+
     from sealed.contract import (
         MODEL_TURN,
         NON_RETRYABLE_MODEL_ERRORS,
@@ -60,6 +63,25 @@ TOOL_RETRY = RetryPolicy(
 HEARTBEAT_TIMEOUT = timedelta(seconds=5)
 # An abort returns only once the in-flight activity has really stopped.
 CANCELLATION = ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
+ResultT = TypeVar("ResultT", bound=BaseModel)
+
+
+async def _activity(
+    name: str, argument: BaseModel, result_type: type[ResultT], retry: RetryPolicy
+) -> ResultT:
+    """Every activity of a mission runs with these options: one attempt may take
+    five minutes, heartbeats (so a dead worker or an abort is noticed within
+    seconds), and an abort waits until the attempt has really stopped."""
+    result: ResultT = await workflow.execute_activity(
+        name,
+        argument,
+        result_type=result_type,
+        start_to_close_timeout=timedelta(minutes=5),
+        heartbeat_timeout=HEARTBEAT_TIMEOUT,
+        cancellation_type=CANCELLATION,
+        retry_policy=retry,
+    )
+    return result
 
 
 class _LimitExceeded(Exception):
@@ -190,7 +212,7 @@ class MissionWorkflow:
     async def _model_turn(self) -> ModelTurnOutput:
         spec = self._input.spec
         self._set_phase(f"model turn {self._turn}", [f"model:{spec.model.name}"])
-        reply: ModelTurnOutput = await workflow.execute_activity(
+        return await _activity(
             MODEL_TURN,
             ModelTurnInput(
                 mission_id=self._input.mission_id,
@@ -205,13 +227,9 @@ class MissionWorkflow:
                 tools=spec.tools,
                 known=self._known,
             ),
-            result_type=ModelTurnOutput,
-            start_to_close_timeout=timedelta(minutes=5),
-            heartbeat_timeout=HEARTBEAT_TIMEOUT,
-            cancellation_type=CANCELLATION,
-            retry_policy=MODEL_RETRY,
+            ModelTurnOutput,
+            MODEL_RETRY,
         )
-        return reply
 
     async def _tool_call(self, call: ToolCall) -> ToolCallResult:
         if call.name not in self._input.spec.tools:
@@ -226,7 +244,7 @@ class MissionWorkflow:
                 is_error=True,
             )
         self._set_phase(f"tool call {call.name}", [f"tool:{call.name}#{call.id}"])
-        result: ToolCallResult = await workflow.execute_activity(
+        return await _activity(
             RUN_TOOL,
             ToolCallInput(
                 mission_id=self._input.mission_id,
@@ -236,13 +254,9 @@ class MissionWorkflow:
                 + self._input.spec.limits.deadline,
                 known=self._known,
             ),
-            result_type=ToolCallResult,
-            start_to_close_timeout=timedelta(minutes=5),
-            heartbeat_timeout=HEARTBEAT_TIMEOUT,
-            cancellation_type=CANCELLATION,
-            retry_policy=TOOL_RETRY,
+            ToolCallResult,
+            TOOL_RETRY,
         )
-        return result
 
     # --- state ---------------------------------------------------------------
 

@@ -67,6 +67,14 @@ def default_client_factory(
     return make
 
 
+def aws_client_factory(region: str, endpoint_url: str | None = None) -> ClientFactory:
+    """The factory workers and operators use: the standard credential chain (an
+    instance or task role), in `region`, at `endpoint_url` when set (moto)."""
+    return default_client_factory(
+        boto3.session.Session(region_name=region), endpoint_url=endpoint_url
+    )
+
+
 class _Clients:
     """One client per service, built on first use (building loads the service
     model, which is slow and would be wasted for unused services)."""

@@ -23,7 +23,7 @@ from sealed.identity.backend import (
     SecretUnavailable,
     SecretValue,
 )
-from sealed.profiles import Profile
+from sealed.identity.profiles import Profile
 
 log = structlog.get_logger("sealed.credentials")
 

@@ -1,4 +1,4 @@
-"""The provider interface. A provider turns one model-turn request (original
+"""The provider interface. A provider turns one request (the original
 instructions, the conversation so far, the tools on offer) into a reply."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Protocol
 
 from sealed.identity.backend import SecretValue
-from sealed.models import ModelTurnInput, ModelTurnOutput, ToolInfo
+from sealed.models import ModelReply, ModelRequest
 
 
 class ModelConfigError(Exception):
@@ -20,11 +20,8 @@ class ModelTransientError(Exception):
 
 class ModelProvider(Protocol):
     async def complete(
-        self,
-        request: ModelTurnInput,
-        tools: list[ToolInfo],
-        credentials: Mapping[str, SecretValue],
-    ) -> ModelTurnOutput:
+        self, request: ModelRequest, credentials: Mapping[str, SecretValue]
+    ) -> ModelReply:
         """`credentials` holds the provider key (if the mission names one),
         issued for this turn only and revoked when it returns."""
         ...

@@ -15,22 +15,12 @@ from typing import Any
 
 from sealed.identity.backend import SecretValue
 from sealed.llm.base import ModelConfigError, register_provider
-from sealed.models import (
-    Message,
-    ModelTurnInput,
-    ModelTurnOutput,
-    ScriptedTurn,
-    ToolCall,
-    ToolInfo,
-)
+from sealed.models import Message, ModelReply, ModelRequest, ScriptedTurn, ToolCall
+from sealed.redaction.injection import FENCE_HEADER
 
 _PLANTED = re.compile(
     r"call (?:the )?tool [`'\"]?([a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)*)[`'\"]? with ", re.I
 )
-# Spotlighting: output the runtime fenced as untrusted data (sealed.redaction.
-# injection.neutralise) is read as data. The gullible model stands for a model
-# that follows instructions in tool output it has no reason to distrust.
-UNTRUSTED_PREFIX = "[UNTRUSTED TOOL OUTPUT"
 # Tool-call ids of obedient turns carry this prefix, so the script position is
 # derived from the conversation alone (deterministic across retries and replays).
 _OBEY_PREFIX = "obey-"
@@ -69,12 +59,12 @@ def planted_calls(text: str) -> list[tuple[str, dict[str, Any]]]:
     return found
 
 
-def script_reply(step: ScriptedTurn, turn: int) -> ModelTurnOutput:
+def script_reply(step: ScriptedTurn, turn: int) -> ModelReply:
     """A script step as the reply of model turn `turn` (its call ids are unique
     per turn and the same on every retry)."""
     if step.final is not None:
-        return ModelTurnOutput(content=step.final)
-    return ModelTurnOutput(
+        return ModelReply(content=step.final)
+    return ModelReply(
         content=step.say,
         tool_calls=[
             ToolCall(id=f"call-{turn}-{i}", name=c.name, arguments=c.arguments)
@@ -95,22 +85,24 @@ def _trailing_tool_outputs(conversation: list[Message]) -> list[Message]:
 class ScriptedProvider:
     async def complete(
         self,
-        request: ModelTurnInput,
-        tools: list[ToolInfo],
+        request: ModelRequest,
         credentials: Mapping[str, SecretValue],
-    ) -> ModelTurnOutput:
+    ) -> ModelReply:
         script = request.model.script
         if script is None:
             raise ModelConfigError("the scripted provider needs a script")
         if script.gullible:
+            # Spotlighting: output the runtime fenced as untrusted data (sealed.redaction.
+            # injection.neutralise) is read as data. The gullible model stands for a model
+            # that follows instructions in tool output it has no reason to distrust.
             planted = [
                 call
                 for message in _trailing_tool_outputs(request.conversation)
-                if not message.content.startswith(UNTRUSTED_PREFIX)
+                if not message.content.startswith(FENCE_HEADER)
                 for call in planted_calls(message.content)
             ]
             if planted:
-                return ModelTurnOutput(
+                return ModelReply(
                     content="Following the instructions I found in the tool output.",
                     tool_calls=[
                         ToolCall(id=f"{_OBEY_PREFIX}{request.turn}-{i}", name=name, arguments=args)
@@ -125,7 +117,7 @@ class ScriptedProvider:
         )
         if position >= len(script.turns):
             # Out of script: answer rather than fail, as a real model would.
-            return ModelTurnOutput(content="I have nothing more to do.")
+            return ModelReply(content="I have nothing more to do.")
         return script_reply(script.turns[position], request.turn)
 
 

@@ -11,18 +11,12 @@ from collections.abc import Callable, Sequence
 
 from pydantic import BaseModel, ConfigDict
 
+from sealed.redaction.findings import KNOWN_PREFIX, Finding, Span, merge
 from sealed.redaction.known import KnownValues
+from sealed.redaction.patterns import find_secrets
 
 # The longest pattern match a stream must be able to see whole (a PEM key).
 PATTERN_HOLDBACK = 8192
-
-
-class Finding(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    rule: str  # "known:<secret name>" or a pattern rule id
-    start: int
-    end: int
 
 
 class Redaction(BaseModel):
@@ -35,29 +29,17 @@ class Redaction(BaseModel):
         return dict(Counter(f.rule for f in self.findings))
 
 
-PatternFinder = Callable[[str], Sequence[tuple[str, int, int]]]
+# Pattern findings of a text, as `find_secrets` returns them: ordered, non-overlapping.
+PatternFinder = Callable[[str], Sequence[Finding]]
 
 
-def _default_patterns() -> PatternFinder:
-    from sealed.redaction.rules import find_secrets
-
-    return lambda text: [(f.rule, f.start, f.end) for f in find_secrets(text)]
-
-
-def _merge(spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
-    """Overlapping spans become one, named by the earliest (a known value wins a tie)."""
-    merged: list[tuple[int, int, str]] = []
-    for start, end, rule in sorted(spans, key=lambda s: (s[0], not s[2].startswith("known:"))):
-        if merged and start < merged[-1][1]:
-            last = merged[-1]
-            merged[-1] = (last[0], max(last[1], end), last[2])
-        else:
-            merged.append((start, end, rule))
-    return merged
-
-
-def _label(rule: str) -> str:
-    return rule.removeprefix("known:")
+def _replace(text: str, findings: Sequence[Finding]) -> str:
+    out, last = [], 0
+    for f in findings:
+        out += [text[last : f.start], f"[REDACTED:{f.rule.removeprefix(KNOWN_PREFIX)}]"]
+        last = f.end
+    out.append(text[last:])
+    return "".join(out)
 
 
 class Redactor:
@@ -69,7 +51,7 @@ class Redactor:
         pattern_holdback: int = PATTERN_HOLDBACK,
     ) -> None:
         self.known = known
-        self._patterns = patterns or _default_patterns()
+        self._patterns = patterns or find_secrets
         self._pattern_holdback = pattern_holdback
 
     @property
@@ -77,27 +59,25 @@ class Redactor:
         """How much of a stream must wait: the longest match there can be."""
         return max(self.known.max_length if self.known else 0, self._pattern_holdback)
 
-    def spans(self, text: str) -> list[tuple[int, int, str]]:
-        spans: list[tuple[int, int, str]] = []
+    def spans(self, text: str) -> list[Finding]:
+        """What to redact in `text`: known values and pattern findings, merged.
+        All rank the same (the patterns were ranked by find_secrets when it merged
+        them), so the earliest start names a union, a known value (given first) on
+        a tie: `Basic <base64 of user:secret>` stays a basic-auth-header."""
+        spans: list[Span] = []
         if self.known:
             data = text.encode()
             ascii_only = len(data) == len(text)
             for start, end, name in self.known.find(data):
                 if not ascii_only:  # byte offsets to character offsets
                     start, end = len(data[:start].decode()), len(data[:end].decode())
-                spans.append((start, end, f"known:{name}"))
-        spans += [(start, end, rule) for rule, start, end in self._patterns(text)]
-        return _merge(spans)
+                spans.append((start, end, 0, KNOWN_PREFIX + name))
+        spans += [(f.start, f.end, 0, f.rule) for f in self._patterns(text)]
+        return merge(spans)
 
     def redact(self, text: str) -> Redaction:
-        spans = self.spans(text)
-        out, last = [], 0
-        for start, end, rule in spans:
-            out += [text[last:start], f"[REDACTED:{_label(rule)}]"]
-            last = end
-        out.append(text[last:])
-        findings = [Finding(rule=rule, start=s, end=e) for s, e, rule in spans]
-        return Redaction(text="".join(out), findings=findings)
+        findings = self.spans(text)
+        return Redaction(text=_replace(text, findings), findings=findings)
 
 
 class StreamRedactor:
@@ -117,23 +97,19 @@ class StreamRedactor:
             return ""
         spans = self._redactor.spans(self._buffer)
         # Never cut inside a match: a match ending past the cut waits whole.
-        for start, end, _ in spans:
-            if start < cut < end:
-                cut = start
-        return self._emit(cut, [s for s in spans if s[1] <= cut])
+        for f in spans:
+            if f.start < cut < f.end:
+                cut = f.start
+        return self._emit(cut, [f for f in spans if f.end <= cut])
 
     def flush(self) -> str:
         return self._emit(len(self._buffer), self._redactor.spans(self._buffer))
 
-    def _emit(self, cut: int, spans: list[tuple[int, int, str]]) -> str:
+    def _emit(self, cut: int, spans: list[Finding]) -> str:
         head, self._buffer = self._buffer[:cut], self._buffer[cut:]
-        out, last = [], 0
-        for start, end, rule in spans:
-            out += [head[last:start], f"[REDACTED:{_label(rule)}]"]
-            last = end
-            self.findings.append(
-                Finding(rule=rule, start=self._offset + start, end=self._offset + end)
-            )
-        out.append(head[last:])
+        self.findings += [
+            Finding(rule=f.rule, start=self._offset + f.start, end=self._offset + f.end)
+            for f in spans
+        ]
         self._offset += cut
-        return "".join(out)
+        return _replace(head, spans)

@@ -10,24 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from sealed.devstack import find_running
-from sealed.ports import free_ports
-
-
-@pytest.fixture
-def fresh_env(tmp_path: Path) -> dict[str, str]:
-    temporal, ui, vault, tickets, codec = free_ports(5)
-    return {
-        **os.environ,
-        "SEALED_DATA_DIR": str(tmp_path / "data"),
-        "SEALED_TEMPORAL_ADDRESS": f"127.0.0.1:{temporal}",
-        "SEALED_TEMPORAL_UI_URL": f"http://127.0.0.1:{ui}",
-        "SEALED_VAULT_ADDR": f"http://127.0.0.1:{vault}",
-        "SEALED_TICKETS_URL": f"http://127.0.0.1:{tickets}",
-        "SEALED_CODEC_URL": f"http://127.0.0.1:{codec}",
-    }
 
 
 def sealed(

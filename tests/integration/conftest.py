@@ -14,12 +14,12 @@ import pytest
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from sealed.client import connect
 from sealed.config import DEFAULT_TOOL_MODULES, Settings
 from sealed.devstack import DevStack, Ports, StackInfo
-from sealed.identity.vault_admin import VaultAdmin
-from sealed.profiles import load_profile
-from workers.client import connect
-from workers.worker import build_worker
+from sealed.identity.openbao.admin import VaultAdmin
+from sealed.identity.profiles import load_profile
+from sealed.workers.worker import build_worker
 
 pytestmark = pytest.mark.integration
 

@@ -25,8 +25,8 @@ from sealed.identity.aws import (
     default_client_factory,
 )
 from sealed.identity.backend import CredentialRequest, SecretSpec, SecretUnavailable
-from sealed.profiles import Profile
-from sealed.revocations import Revoker
+from sealed.identity.profiles import Profile
+from sealed.revocation import Revoker
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ import yaml
 from temporalio.client import Client
 
 from sealed import missions
-from sealed.cli import DEMO_MISSION
+from sealed.demo import DEMO_MISSION
 from tests.integration.conftest import run_cli
 
 

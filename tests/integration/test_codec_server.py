@@ -25,18 +25,17 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from sealed.binaries import executable, openbao
 from sealed.codec import (
     KEY_ID_META,
     CodecError,
     KeyRing,
     data_converter,
     encrypt_payload,
-    provision_vault_keys,
-    rotate_vault_keys,
 )
-from sealed.codec_server import COOKIE, CodecServer
-from sealed.ports import free_ports
+from sealed.codec.server import COOKIE, CodecServer
+from sealed.devstack import free_ports
+from sealed.devstack.binaries import executable, openbao
+from sealed.identity.openbao.keys import provision_vault_keys, read_vault_keys, rotate_vault_keys
 
 pytestmark = pytest.mark.integration
 
@@ -163,14 +162,14 @@ def test_ui_login_cookie(server: CodecServer) -> None:
 
 
 def test_main_process() -> None:
-    """`python -m sealed.codec_server` with keys and token from the environment."""
+    """`python -m sealed.codec.server` with keys and token from the environment."""
     env = {
         **os.environ,
         "SEALED_CODEC_TOKEN": TOKEN,
         "SEALED_CODEC_KEYS": "k1=" + KEYRING.to_mapping()["keys"]["k1"],
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sealed.codec_server", "--port", "0", "--allow-origin", UI],
+        [sys.executable, "-m", "sealed.codec.server", "--port", "0", "--allow-origin", UI],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -192,7 +191,7 @@ def test_main_process() -> None:
     assert proc.returncode == 0
     assert TOKEN not in line + out and SECRET not in line + out
     missing = subprocess.run(
-        [sys.executable, "-m", "sealed.codec_server", "--port", "0"],
+        [sys.executable, "-m", "sealed.codec.server", "--port", "0"],
         env={k: v for k, v in env.items() if k != "SEALED_CODEC_KEYS"},
         capture_output=True,
         text=True,
@@ -200,7 +199,7 @@ def test_main_process() -> None:
     )
     assert missing.returncode == 2 and "SEALED_CODEC_KEYS" in missing.stderr
     no_file = subprocess.run(
-        [sys.executable, "-m", "sealed.codec_server", "--keys-file", "/nonexistent/keys"],
+        [sys.executable, "-m", "sealed.codec.server", "--keys-file", "/nonexistent/keys"],
         env=env,
         capture_output=True,
         text=True,
@@ -355,21 +354,21 @@ def bao() -> Iterator[hvac.Client]:
 
 
 async def test_vault_keys_provision_and_rotate(bao: hvac.Client) -> None:
-    with pytest.raises(CodecError, match="provision"):
-        KeyRing.from_vault(bao)
-    with pytest.raises(CodecError, match="provision"):
+    with pytest.raises(CodecError, match="sealed bootstrap"):
+        read_vault_keys(bao)
+    with pytest.raises(CodecError, match="sealed bootstrap"):
         rotate_vault_keys(bao)
     first = provision_vault_keys(bao)
     assert len(first.key_ids) == 1
     # Idempotent: every process reads the same key, none makes its own.
     assert provision_vault_keys(bao).to_mapping() == first.to_mapping()
-    assert KeyRing.from_vault(bao).to_mapping() == first.to_mapping()
+    assert read_vault_keys(bao).to_mapping() == first.to_mapping()
 
     old = (await data_converter(first).encode([SECRET]))[0]
     rotated = rotate_vault_keys(bao)
     assert rotated.current != first.current
     assert set(rotated.key_ids) == {first.current, rotated.current}
-    stored = KeyRing.from_vault(bao)
+    stored = read_vault_keys(bao)
     assert stored.to_mapping() == rotated.to_mapping()
     converter = data_converter(stored)
     new = (await converter.encode([SECRET]))[0]
@@ -377,5 +376,5 @@ async def test_vault_keys_provision_and_rotate(bao: hvac.Client) -> None:
     assert await converter.decode([old, new], [str, str]) == [SECRET, SECRET]
     # Concurrent rotations: check-and-set keeps every key either of them added.
     rings = await asyncio.gather(*(asyncio.to_thread(rotate_vault_keys, bao) for _ in range(4)))
-    final = KeyRing.from_vault(bao)
+    final = read_vault_keys(bao)
     assert {r.current for r in rings} | set(rotated.key_ids) == set(final.key_ids)

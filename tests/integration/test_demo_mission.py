@@ -15,10 +15,10 @@ from temporalio.client import Client
 
 from sealed import missions
 from sealed.audit import AuditLog
-from sealed.binaries import executable
-from sealed.cli import DEMO_MISSION
 from sealed.config import Settings
+from sealed.demo import DEMO_MISSION
 from sealed.devstack import StackInfo
+from sealed.devstack.binaries import executable
 from sealed.models import MissionStatus
 from sealed.spec_loader import load_mission
 from tests.integration.conftest import tickets_token

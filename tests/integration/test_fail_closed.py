@@ -10,13 +10,13 @@ from pathlib import Path
 import httpx
 
 from sealed import missions
+from sealed.client import connect
 from sealed.devstack import DevStack, Ports
-from sealed.identity.vault_admin import VaultAdmin
+from sealed.identity.openbao.admin import VaultAdmin
+from sealed.identity.profiles import load_profile
 from sealed.models import MissionSpec, MissionStatus
-from sealed.profiles import load_profile
+from sealed.workers.worker import build_worker
 from tests.integration.conftest import TESTER_PROFILE, TOOL_MODULES
-from workers.client import connect
-from workers.worker import build_worker
 
 
 async def test_backend_stopped_mid_mission(tmp_path: Path):
@@ -57,7 +57,7 @@ async def test_backend_stopped_mid_mission(tmp_path: Path):
             handle = await missions.submit(client, settings, spec)
             async with asyncio.timeout(30):
                 await missions.wait_for_pending(client, handle.id, "tool:test.stall")
-            stack._procs["openbao"].kill()  # the backend dies mid-mission
+            stack.children.procs["openbao"].kill()  # the backend dies mid-mission
             result = await asyncio.wait_for(handle.result(), timeout=90)
 
         assert result.status == MissionStatus.FAILED

@@ -17,18 +17,21 @@ import pytest
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
-from activities.heartbeat import ABANDONED
 from sealed import missions
+from sealed.activities.heartbeat import ABANDONED
 from sealed.audit import AuditLog
 from sealed.config import Settings
 from sealed.devstack import StackInfo
 from sealed.identity.backend import CredentialRequest, SecretSpec, SecretUnavailable
+from sealed.identity.bootstrap import ensure_kv
 from sealed.identity.broker import CredentialBroker, CredentialRefused
-from sealed.identity.vault import VaultBackend, VaultWorker, read_kv_versioned
-from sealed.identity.vault_admin import VaultAdmin
+from sealed.identity.openbao.admin import VaultAdmin
+from sealed.identity.openbao.credentials import VaultBackend
+from sealed.identity.openbao.kv import read_kv_versioned
+from sealed.identity.openbao.worker import VaultWorker
+from sealed.identity.profiles import Profile, ProfileNotAllowed
 from sealed.models import MissionSpec, MissionStatus
-from sealed.profiles import Profile, ProfileNotAllowed
-from sealed.revocations import Revoker, SubmissionRefused, ensure_submittable
+from sealed.revocation import Revoker, SubmissionRefused, ensure_submittable
 from tests.integration.conftest import tickets_token
 
 
@@ -250,7 +253,7 @@ async def test_revoking_one_mission(
 
 
 async def test_revoked_profile_stops_tool_calls_of_missions_not_yet_aborted(vault_worker, admin):
-    from sealed.identity.vault_profiles import VaultProfiles
+    from sealed.identity.openbao.stores import VaultProfiles
 
     name = f"victim-{uuid.uuid4().hex[:6]}"
     admin.apply_profile(victim_profile(name))
@@ -286,7 +289,7 @@ def test_a_new_kv_mount_is_ready_when_ensure_kv_returns(admin):
     # meanwhile; the stack's first start read its codec keys in that window.
     mount = f"kv-{uuid.uuid4().hex[:8]}"
     try:
-        admin.ensure_kv(mount)
+        ensure_kv(admin.client, mount)
         admin.client.secrets.kv.v2.create_or_update_secret(
             path="probe", secret={"v": "1"}, mount_point=mount
         )

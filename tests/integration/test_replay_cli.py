@@ -8,8 +8,8 @@ import asyncio
 from temporalio.client import Client
 
 from sealed import missions
-from sealed.binaries import executable
-from sealed.cli import DEMO_MISSION
+from sealed.demo import DEMO_MISSION
+from sealed.devstack.binaries import executable
 from sealed.spec_loader import load_mission
 from tests.integration.conftest import run_cli
 

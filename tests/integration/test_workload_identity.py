@@ -13,10 +13,11 @@ import pytest
 
 from sealed.devstack import StackInfo
 from sealed.identity.backend import CredentialRequest, SecretSpec, SecretUnavailable
-from sealed.identity.vault import VaultBackend, VaultWorker
-from sealed.identity.vault_admin import VaultAdmin
+from sealed.identity.openbao.admin import VaultAdmin
+from sealed.identity.openbao.credentials import VaultBackend
+from sealed.identity.openbao.worker import VaultWorker
+from sealed.identity.profiles import Profile
 from sealed.identity.workload import IdentityVerifier, InvalidIdentity
-from sealed.profiles import Profile
 from sealed.tools.ticket_service import IDENTITY_HEADER
 from tests.integration.conftest import tickets_token
 

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from sealed.audit import AUDIT_KINDS, GENESIS, AuditError, AuditEvent, AuditLog
-from sealed.audit_cli import audit_app
+from sealed.cli.audit import app as audit_app
 
 
 def _event(i: int, mission: str = "m-1", **kw: object) -> AuditEvent:

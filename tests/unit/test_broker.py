@@ -11,7 +11,7 @@ import pytest
 from sealed.audit import AuditLog
 from sealed.identity.backend import Lease, SecretUnavailable
 from sealed.identity.broker import CredentialBroker, CredentialRefused
-from sealed.profiles import Profile
+from sealed.identity.profiles import Profile
 from tests.fakes import DictBackend
 
 PROFILE = Profile.model_validate(

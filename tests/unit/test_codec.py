@@ -18,7 +18,6 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from sealed.binaries import executable
 from sealed.codec import (
     ENCODING,
     KEY_ID_META,
@@ -29,6 +28,7 @@ from sealed.codec import (
     UnknownKeyError,
     data_converter,
 )
+from sealed.devstack.binaries import executable
 
 K1, K2 = b"\x01" * 32, b"\x02" * 32
 SECRET_INPUT = "INPUT-ssn-078-05-1120-in-clear"

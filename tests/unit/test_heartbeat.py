@@ -10,7 +10,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 from temporalio.testing import ActivityEnvironment
 
-from activities.heartbeat import ABANDONED, heartbeating
+from sealed.activities.heartbeat import ABANDONED, heartbeating
 
 
 @activity.defn

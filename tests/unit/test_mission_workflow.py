@@ -15,12 +15,12 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.boundary import Boundary, StaticRedactionKey
 from sealed.audit import AuditLog
 from sealed.config import Settings
 from sealed.contract import WORKFLOW_NAME
 from sealed.identity.backend import SecretSpec
 from sealed.identity.broker import CredentialBroker
+from sealed.identity.profiles import Profile, ToolGrant
 from sealed.llm.base import ModelConfigError, ModelTransientError, register_provider
 from sealed.llm.scripted import ScriptedProvider
 from sealed.models import (
@@ -29,15 +29,15 @@ from sealed.models import (
     MissionResult,
     MissionSpec,
     MissionStatus,
+    ModelReply,
     ModelScript,
     ModelSpec,
-    ModelTurnOutput,
 )
-from sealed.profiles import Profile, ToolGrant
-from sealed.prompts import FilePromptStore
+from sealed.pinning import FilePromptStore
+from sealed.redaction.screen import Screens, StaticRedactionKey
 from sealed.tools.registry import REGISTRY, ToolContext, ToolError, tool
+from sealed.workers.worker import Spine, build_worker
 from tests.fakes import DictBackend, StaticProfiles
-from workers.worker import Spine, build_worker
 
 
 class EchoArgs(BaseModel):
@@ -116,9 +116,14 @@ TESTER = Profile.model_validate(
 
 
 def spine(profiles: StaticProfiles, broker: CredentialBroker, tmp_path) -> Spine:
-    boundary = Boundary(StaticRedactionKey(b"k" * 32), AuditLog(tmp_path / "audit.log"))
-    prompts = FilePromptStore(tmp_path / "prompts")
-    return Spine(profiles=profiles, credentials=broker, boundary=boundary, prompts=prompts)
+    audit = AuditLog(tmp_path / "audit.log")
+    return Spine(
+        profiles=profiles,
+        credentials=broker,
+        screens=Screens(StaticRedactionKey(b"k" * 32), audit),
+        prompts=FilePromptStore(tmp_path / "prompts"),
+        audit=audit,
+    )
 
 
 def identity(
@@ -365,9 +370,9 @@ def keyed_worker(env, tmp_path, provider: str, key: str) -> tuple[Any, DictBacke
 class KeyedProvider:
     """A provider that needs its API key: it reports the key's length, never the key."""
 
-    async def complete(self, request, tools, credentials):  # type: ignore[no-untyped-def]
+    async def complete(self, request, credentials):  # type: ignore[no-untyped-def]
         key = credentials["provider_key"].reveal()
-        return ModelTurnOutput(content=f"authenticated with a {len(key)}-character key")
+        return ModelReply(content=f"authenticated with a {len(key)}-character key")
 
 
 register_provider("keyed", KeyedProvider)
@@ -440,12 +445,12 @@ class RecordingScripted(ScriptedProvider):
 
     fail_first = False
 
-    async def complete(self, request, tools, credentials):  # type: ignore[no-untyped-def]
+    async def complete(self, request, credentials):  # type: ignore[no-untyped-def]
         attempt = activity.info().attempt
         SEEN.append((request.turn, attempt, request.system_prompt, request.goal))
         if self.fail_first and attempt == 1:
             raise ModelTransientError("rate limited")
-        return await super().complete(request, tools, credentials)
+        return await super().complete(request, credentials)
 
 
 class FlakyScripted(RecordingScripted):
@@ -538,7 +543,7 @@ async def test_a_tampered_prompt_fails_the_next_turn_closed(time_skipping_env, w
 class LeakyProvider:
     """Fails with its key in the message, as an HTTP client error might."""
 
-    async def complete(self, request, tools, credentials):  # type: ignore[no-untyped-def]
+    async def complete(self, request, credentials):  # type: ignore[no-untyped-def]
         raise ModelConfigError(f"401 for key {credentials['provider_key'].reveal()}")
 
 

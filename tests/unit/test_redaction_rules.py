@@ -13,17 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from sealed.redaction.rules import (
-    RULES_BY_ID,
-    Finding,
-    find_secrets,
-    hyperscan_available,
-    iban_valid,
-    load_corpus,
-    luhn,
-    score_corpus,
-    shannon_entropy,
-)
+from bench.corpus import load_corpus, score_corpus
+from sealed.redaction.findings import Finding
+from sealed.redaction.patterns import RULES_BY_ID, find_secrets, hyperscan_available
+from sealed.redaction.patterns.validators import iban_valid, luhn, shannon_entropy
 
 CORPUS_DIR = Path(__file__).parents[1] / "data" / "redaction" / "rules"
 CORPUS = load_corpus(CORPUS_DIR)
@@ -46,7 +39,7 @@ FALSE_POSITIVES = [
 def test_true_positive_found_with_exact_span(rule_id: str, text: str, secret: str, engine: str):
     start = text.index(secret)
     found = find_secrets(text, (RULES_BY_ID[rule_id],), engine=engine)  # type: ignore[arg-type]
-    assert found == [Finding(start, start + len(secret), rule_id)]
+    assert found == [Finding(rule=rule_id, start=start, end=start + len(secret))]
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -125,8 +118,8 @@ def test_overlapping_rules_make_one_span(engine: str):
     # generic-secret also matches the key, bearer-token the JWT: one span each,
     # named after the more specific rule
     assert found == [
-        Finding(text.index(key), text.index(key) + len(key), "openai-api-key"),
-        Finding(text.index(jwt), text.index(jwt) + len(jwt), "jwt"),
+        Finding(rule="openai-api-key", start=text.index(key), end=text.index(key) + len(key)),
+        Finding(rule="jwt", start=text.index(jwt), end=text.index(jwt) + len(jwt)),
     ]
 
 
@@ -137,8 +130,8 @@ def test_multiline_pem_found_whole(engine: str):
     first = text.index(PEM)
     second = text.index(PEM, first + 1)
     assert found == [
-        Finding(first, first + len(PEM), "private-key"),
-        Finding(second, second + len(PEM), "private-key"),
+        Finding(rule="private-key", start=first, end=first + len(PEM)),
+        Finding(rule="private-key", start=second, end=second + len(PEM)),
     ]
 
 

@@ -15,7 +15,7 @@ from temporalio.worker import Replayer
 
 from sealed.codec import KeyRing, data_converter
 from sealed.models import MissionInput, MissionResult
-from workflows.mission import MissionWorkflow
+from sealed.workflows.mission import MissionWorkflow
 
 HISTORIES = sorted((Path(__file__).parents[1] / "histories").glob("*.json"))
 # The workers' converter, with the test-only key `make histories` records with.

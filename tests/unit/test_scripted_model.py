@@ -13,10 +13,10 @@ from sealed.llm.base import ModelConfigError
 from sealed.llm.scripted import ScriptedProvider, planted_calls, script_reply
 from sealed.models import (
     Message,
+    ModelReply,
+    ModelRequest,
     ModelScript,
     ModelSpec,
-    ModelTurnInput,
-    ModelTurnOutput,
     ToolCall,
 )
 from sealed.spec_loader import load_mission
@@ -58,15 +58,15 @@ def _model(script: dict[str, Any], *, gullible: bool | None = None) -> ModelSpec
     return ModelSpec(provider="scripted", name="scripted-test", script=ModelScript(**data))
 
 
-def _request(model: ModelSpec, conversation: list[Message], turn: int) -> ModelTurnInput:
-    return ModelTurnInput(
+def _request(model: ModelSpec, conversation: list[Message], turn: int) -> ModelRequest:
+    return ModelRequest(
         mission_id="m-test",
         turn=turn,
         model=model,
         system_prompt="You are a careful agent.",
         goal="Triage the queue.",
         conversation=conversation,
-        tools=["tickets.list", "tickets.read", "tickets.comment"],
+        tools=[],
     )
 
 
@@ -77,7 +77,7 @@ def _start() -> list[Message]:
     ]
 
 
-def _record(conversation: list[Message], out: ModelTurnOutput, outputs: list[str]) -> None:
+def _record(conversation: list[Message], out: ModelReply, outputs: list[str]) -> None:
     """Append the model's turn and, for each of its calls, a tool result."""
     conversation.append(Message(role="assistant", content=out.content, tool_calls=out.tool_calls))
     assert len(outputs) == len(out.tool_calls)
@@ -87,8 +87,8 @@ def _record(conversation: list[Message], out: ModelTurnOutput, outputs: list[str
         )
 
 
-async def _complete(model: ModelSpec, conversation: list[Message], turn: int) -> ModelTurnOutput:
-    return await ScriptedProvider().complete(_request(model, conversation, turn), [], {})
+async def _complete(model: ModelSpec, conversation: list[Message], turn: int) -> ModelReply:
+    return await ScriptedProvider().complete(_request(model, conversation, turn), {})
 
 
 # --- following the script ----------------------------------------------------------
@@ -113,7 +113,7 @@ async def test_follows_the_script_by_position() -> None:
     _record(conversation, second, ["{}", "{}"])
 
     third = await _complete(model, conversation, 2)
-    assert third == ModelTurnOutput(content="All done.")
+    assert third == ModelReply(content="All done.")
     assert third.is_final
 
 
@@ -156,7 +156,7 @@ async def test_out_of_script_answers_instead_of_failing() -> None:
     model = _model({"turns": [{"final": "Only turn."}]})
     conversation = _start()
     out = await _complete(model, conversation, 0)
-    assert out == ModelTurnOutput(content="Only turn.")
+    assert out == ModelReply(content="Only turn.")
     conversation.append(Message(role="assistant", content=out.content))
     conversation.append(Message(role="user", content="Anything else?"))
 
@@ -206,7 +206,7 @@ def _demo_model(*, gullible: bool) -> ModelSpec:
     return spec.model_copy(update={"script": spec.script.model_copy(update={"gullible": gullible})})
 
 
-def _script_turn(model: ModelSpec, position: int, *, turn: int) -> ModelTurnOutput:
+def _script_turn(model: ModelSpec, position: int, *, turn: int) -> ModelReply:
     """What the script says at a position, as the provider should answer it in a turn."""
     assert model.script is not None
     return script_reply(model.script.turns[position], turn)
@@ -358,7 +358,7 @@ async def test_same_input_same_output() -> None:
     conversation = await _walk_demo_to_ticket_3(model)
     request = _request(model, conversation, 3)
     # The activity receives its input through a JSON round trip (the data converter).
-    copy = ModelTurnInput.model_validate_json(request.model_dump_json())
-    outputs = [await ScriptedProvider().complete(r, [], {}) for r in (request, request, copy)]
+    copy = ModelRequest.model_validate_json(request.model_dump_json())
+    outputs = [await ScriptedProvider().complete(r, {}) for r in (request, request, copy)]
     assert outputs[0] == outputs[1] == outputs[2]
     assert outputs[0].model_dump_json() == outputs[2].model_dump_json()

@@ -1,0 +1,44 @@
+"""What every command group shares: settings pointed at the running stack,
+errors as a red line and an exit code, the operator's OpenBao client."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sealed.config import Settings
+from sealed.devstack import find_running
+from sealed.identity.openbao.admin import VaultAdmin
+
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="where the embedded stack keeps its state")
+]
+
+
+def settings(data_dir: Path | None = None) -> Settings:
+    """Settings, pointed at the running dev stack when there is one."""
+    base = Settings() if data_dir is None else Settings(data_dir=data_dir)
+    info = find_running(base.data_dir)
+    return base if info is None else info.settings()
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    return typer.Exit(code)
+
+
+def host_port(url: str) -> tuple[str, int]:
+    host, port = url.removeprefix("http://").rstrip("/").rsplit(":", 1)
+    return host, int(port)
+
+
+def admin(settings: Settings) -> VaultAdmin:
+    return VaultAdmin(settings.vault_addr, settings.operator_token())
+
+
+def actor() -> str:
+    return os.environ.get("SEALED_ACTOR") or getpass.getuser()

@@ -1,0 +1,105 @@
+"""`sealed audit`: check the audit log's chain, read a mission's events and
+its original prompt."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sealed import missions
+from sealed.audit import AuditError, AuditLog, AuditRecord
+from sealed.cli._shared import admin, fail, settings
+from sealed.client import connect
+from sealed.config import Settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+
+LogFile = Annotated[
+    Path | None, typer.Option("--file", help="the audit log (default: <data_dir>/audit.log)")
+]
+
+
+def _log(path: Path | None) -> AuditLog:
+    return AuditLog(path if path is not None else Settings().audit_path())
+
+
+def _anchor(value: str | None) -> tuple[int, str] | None:
+    if value is None:
+        return None
+    records, sep, last_hash = value.partition(":")
+    if not sep or not records.isdigit() or len(last_hash) != 64:
+        raise typer.BadParameter("expected RECORDS:HASH, as printed by a previous verify")
+    return int(records), last_hash
+
+
+@app.command()
+def verify(
+    file: LogFile = None,
+    anchor: Annotated[
+        str | None,
+        typer.Option(help="RECORDS:HASH from an earlier verify; catches truncation at the end"),
+    ] = None,
+) -> None:
+    """Recompute every hash and link; exit 1 at the first line that does not hold."""
+    report = _log(file).verify(anchor=_anchor(anchor))
+    if report.ok:
+        typer.echo(f"audit log OK: {report.records} records")
+        if report.last_hash is not None:
+            # Truncation at the end leaves a valid chain: keep this anchor elsewhere.
+            typer.echo(f"anchor: {report.records}:{report.last_hash}")
+        return
+    typer.secho(
+        f"audit log BROKEN at line {report.first_bad_line}: {report.problem}",
+        fg=typer.colors.RED,
+        err=True,
+    )
+    raise typer.Exit(1)
+
+
+def describe_record(r: AuditRecord) -> str:
+    cells = (r.ts, r.kind, r.tool, r.secret, r.lease_id, r.outcome, r.reason)
+    return "  ".join("-" if c is None else c for c in cells)
+
+
+@app.command()
+def show(
+    mission: Annotated[str, typer.Argument(help="the mission id")],
+    file: LogFile = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the raw records")] = False,
+) -> None:
+    """One line per audit event of MISSION, oldest first."""
+    try:
+        records = _log(file).events(mission)
+    except AuditError as exc:
+        typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from exc
+    for r in records:
+        if as_json:
+            typer.echo(r.to_line())
+            continue
+        typer.echo(describe_record(r))
+
+
+@app.command("prompt")
+def prompt(mission_id: str) -> None:
+    """The exact original prompt of a mission, verified against its digest."""
+    from sealed.identity.openbao.stores import read_original
+    from sealed.pinning import PromptTampered
+
+    current = settings()
+
+    async def digest() -> str | None:
+        return (await missions.progress(await connect(current), mission_id)).prompt_digest
+
+    found = asyncio.run(digest())
+    if found is None:
+        raise fail(f"{mission_id} has no persisted prompt yet (or predates replay safety)")
+    try:
+        original = read_original(admin(current).client, found)
+    except PromptTampered as exc:
+        raise fail(f"{mission_id}: {exc}") from exc
+    typer.echo(f"# mission {mission_id}, original prompt sha256:{found} (verified)")
+    typer.echo(original.model_dump_json(indent=2))

@@ -1,0 +1,127 @@
+"""`sealed submit | status | list | abort | worker`: missions through the
+Temporal client (what `temporal workflow ...` does too, decoded)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sealed import missions
+from sealed.cli._shared import admin, fail, settings
+from sealed.client import connect
+from sealed.config import Settings
+from sealed.logging import configure_logging
+from sealed.models import MissionResult, MissionSpec, MissionStatus
+from sealed.revocation import SubmissionRefused, ensure_submittable
+from sealed.spec_loader import SpecError, load_mission
+
+
+def load_mission_or_exit(file: Path, settings: Settings) -> MissionSpec:
+    """Bad input is reported, with file and field, and nothing is submitted; nor
+    is a mission whose profile is revoked, unknown, or cannot be checked."""
+    try:
+        spec = load_mission(file)
+    except SpecError as exc:
+        raise fail(str(exc), code=2) from exc
+    try:
+        ensure_submittable(admin(settings), spec)
+    except SubmissionRefused as exc:
+        raise fail(str(exc), code=3) from exc
+    return spec
+
+
+def print_result(result: MissionResult, settings: Settings) -> None:
+    color = typer.colors.GREEN if result.status == MissionStatus.COMPLETED else typer.colors.RED
+    typer.secho(
+        f"mission {result.mission_id}: {result.status.value} "
+        f"({result.turns} turns, {result.tool_calls} tool calls)",
+        fg=color,
+    )
+    if result.reason:
+        typer.echo(f"reason: {result.reason}")
+    if result.answer:
+        typer.echo(f"answer: {result.answer}")
+    typer.echo(f"Web UI: {missions.ui_link(settings, result.mission_id)}")
+
+
+def submit(
+    file: Annotated[Path, typer.Argument(help="mission spec (YAML)")],
+    wait: Annotated[bool, typer.Option("--wait", help="follow it until it ends")] = False,
+) -> None:
+    """Submit a mission; prints its workflow id."""
+    current = settings()
+    spec = load_mission_or_exit(file, current)
+
+    async def go() -> MissionResult | None:
+        client = await connect(current)
+        handle = await missions.submit(client, current, spec)
+        typer.echo(handle.id)
+        if not wait:
+            return None
+        return await missions.follow(handle, typer.echo)
+
+    result = asyncio.run(go())
+    if result is not None:
+        print_result(result, current)
+
+
+def status(mission_id: str) -> None:
+    """Phase, turn, tool calls and pending work of a mission."""
+    current = settings()
+
+    async def go() -> None:
+        p = await missions.progress(await connect(current), mission_id)
+        typer.echo(f"{p.mission_id}: {p.status.value}, {p.phase}")
+        typer.echo(f"  turn {p.turn}, {p.tool_calls} tool calls")
+        if p.pending:
+            typer.echo(f"  pending: {', '.join(p.pending)}")
+        if p.reason:
+            typer.echo(f"  reason: {p.reason}")
+
+    asyncio.run(go())
+
+
+def list_(
+    status: Annotated[MissionStatus | None, typer.Option("--status", help="only these")] = None,
+    limit: int = 50,
+) -> None:
+    """Missions, newest first (by the SealedStatus search attribute)."""
+    current = settings()
+
+    async def go() -> None:
+        rows = await missions.list_missions(await connect(current), status, limit)
+        if not rows:
+            typer.echo("no missions")
+        for mission_id, name, profile, state, started in rows:
+            typer.echo(f"{mission_id:44} {name:20} {profile:16} {state:18} {started:%F %T}")
+
+    asyncio.run(go())
+
+
+def abort(
+    mission_id: str,
+    reason: Annotated[str, typer.Option("--reason", help="recorded with the mission")],
+) -> None:
+    """Abort a running mission: in-flight activities are cancelled."""
+    current = settings()
+
+    async def go() -> None:
+        try:
+            p = await missions.abort(await connect(current), mission_id, reason)
+        except missions.MissionNotRunning as exc:
+            raise fail(f"cannot abort {mission_id}: {exc}") from exc
+        typer.echo(f"{p.mission_id}: {p.status.value} ({p.reason})")
+
+    asyncio.run(go())
+
+
+def worker() -> None:
+    """Run a worker for the mission task queue."""
+    from sealed.workers.worker import run_worker
+
+    current = settings()
+    configure_logging(current.log_format)
+    asyncio.run(run_worker(current))

@@ -1,0 +1,39 @@
+"""`sealed profiles`: register agent profiles at the backend and read them back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sealed.cli._shared import admin, fail, settings
+from sealed.identity.openbao.admin import ProfileRevoked
+from sealed.identity.profiles import load_profile
+from sealed.spec_loader import SpecError
+
+app = typer.Typer(no_args_is_help=True, help="Agent profiles: identity, tools, grants.")
+
+
+@app.command("apply")
+def apply(files: Annotated[list[Path], typer.Argument(help="profile YAML files")]) -> None:
+    """Register profiles: their per-tool policies and token role at the backend."""
+    operator = admin(settings())
+    for file in files:
+        try:
+            profile = load_profile(file)
+            policies = operator.apply_profile(profile)
+        except SpecError as exc:
+            raise fail(str(exc), code=2) from exc
+        except ProfileRevoked as exc:
+            raise fail(str(exc)) from exc
+        typer.echo(f"{profile.name}: {len(profile.tools)} tools, policies {', '.join(policies)}")
+
+
+@app.command("show")
+def show(name: str) -> None:
+    """A registered profile, as the workers see it."""
+    profile = admin(settings()).profile(name)
+    if profile is None:
+        raise fail(f"profile '{name}' is not registered")
+    typer.echo(profile.model_dump_json(indent=2))

@@ -1,0 +1,278 @@
+"""The codec server: `/decode` and `/encode` for the Temporal Web UI and
+`temporal workflow show --codec-endpoint`, so people can read encrypted
+histories without the keys leaving this process.
+
+No token, no decoding: every `/encode` and `/decode` needs the bearer token
+(`Authorization: Bearer ...`, as `temporal --codec-auth` sends it), or the
+`sealed_codec` cookie that `/login` sets once the token is typed in (a value
+derived from the token, not the token). The cookie is for the Web UI, which sends
+a bearer token only over https and only with its own login: tick "Include
+cross-origin credentials" in the UI's codec settings. CORS answers only the
+configured origins (the UI's).
+
+Stdlib only, like the ticket service, so it needs no web framework.
+
+    SEALED_CODEC_TOKEN=... SEALED_CODEC_KEYS=k1=... python -m sealed.codec.server --port 8234
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import html
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterable
+from http import HTTPStatus
+from http.cookies import CookieError, SimpleCookie
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from google.protobuf import json_format
+from temporalio.api.common.v1 import Payload, Payloads
+
+from sealed.codec.keyring import CodecError, KeyRing
+from sealed.codec.payload import decrypt_payload, encrypt_payload
+from sealed.httpservice import ServiceServer, ThreadedService, serve_until_signal
+
+log = logging.getLogger(__name__)
+
+TOKEN_ENV = "SEALED_CODEC_TOKEN"
+COOKIE = "sealed_codec"
+# A history page the UI decodes can hold many payloads of up to 2 MiB each.
+MAX_REQUEST_BYTES = 32 * 1024 * 1024
+ALLOWED_HEADERS = "Authorization, Content-Type, X-Namespace"
+
+_LOGIN_FORM = """<!doctype html><title>Sealed codec server</title>
+<form method="post" action="/login"><p>{message}</p>
+<label>Codec token <input type="password" name="token" autofocus></label>
+<button>Sign in</button></form>"""
+
+
+class CodecServer(ThreadedService):
+    name = "codec server"
+
+    def __init__(
+        self,
+        keyring: KeyRing,
+        token: str,
+        allowed_origins: Iterable[str] = (),
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        allowed_namespaces: Iterable[str] | None = None,
+    ) -> None:
+        if not token:
+            raise ValueError("the codec server needs a non-empty token")
+        self.keyring = keyring
+        self._token = token.encode()
+        self.allowed_origins = frozenset(o.rstrip("/") for o in allowed_origins)
+        # None: any namespace (the token is the gate); a set: only those.
+        self.allowed_namespaces = (
+            None if allowed_namespaces is None else frozenset(allowed_namespaces)
+        )
+        super().__init__(host, port)
+
+    def token_ok(self, token: str | None) -> bool:
+        # Constant time: the comparison must not tell an attacker how much matched.
+        return token is not None and hmac.compare_digest(token.encode(), self._token)
+
+    @property
+    def cookie_value(self) -> str:
+        # Derived from the token, not the token itself: a leaked browser cookie is
+        # no bearer token for the CLI or the API.
+        return hmac.new(self._token, b"sealed-codec-cookie", hashlib.sha256).hexdigest()
+
+    def cookie_ok(self, value: str | None) -> bool:
+        return value is not None and hmac.compare_digest(value.encode(), self.cookie_value.encode())
+
+
+class _HTTPError(Exception):
+    def __init__(self, status: HTTPStatus, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: ServiceServer
+    server_version = "sealed-codec/1"
+
+    # --- routes ----------------------------------------------------------------------
+
+    def do_OPTIONS(self) -> None:
+        # A CORS preflight carries no credentials by the browser's rules: answer it
+        # without authentication, but only allowed origins get the CORS headers.
+        self.send_response(HTTPStatus.NO_CONTENT)
+        if self._cors_headers():
+            self.send_header("Access-Control-Allow-Methods", "POST, OPTIONS")
+            self.send_header("Access-Control-Allow-Headers", ALLOWED_HEADERS)
+            self.send_header("Access-Control-Max-Age", "600")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def do_GET(self) -> None:
+        path = urlsplit(self.path).path
+        if path == "/healthz":
+            self._reply(HTTPStatus.OK, b'{"ok": true}', "application/json")
+        elif path == "/login":
+            self._login_page(HTTPStatus.OK, "Sign in to decode payloads in the Temporal UI.")
+        else:
+            self._error(HTTPStatus.NOT_FOUND, "no such endpoint")
+
+    def do_POST(self) -> None:
+        path = urlsplit(self.path).path
+        codec = self.server.service
+        try:
+            if path == "/login":
+                self._login()
+                return
+            ops: dict[str, Callable[[KeyRing, Payload], Payload]] = {
+                "/encode": encrypt_payload,
+                "/decode": decrypt_payload,
+            }
+            op = ops.get(path)
+            if op is None:
+                raise _HTTPError(HTTPStatus.NOT_FOUND, "no such endpoint")
+            if not (codec.token_ok(self._bearer()) or codec.cookie_ok(self._cookie())):
+                raise _HTTPError(HTTPStatus.UNAUTHORIZED, "missing or invalid bearer token")
+            namespace = self.headers.get("X-Namespace")
+            if codec.allowed_namespaces is not None and namespace not in codec.allowed_namespaces:
+                raise _HTTPError(HTTPStatus.FORBIDDEN, "namespace not served by this codec server")
+            if not (self.headers.get("Content-Type") or "").startswith("application/json"):
+                raise _HTTPError(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "expected application/json")
+            try:
+                payloads = json_format.Parse(self._body(), Payloads())
+            except (json_format.ParseError, ValueError):
+                raise _HTTPError(HTTPStatus.BAD_REQUEST, "body is not Payloads JSON") from None
+            try:
+                out = Payloads(payloads=[op(codec.keyring, p) for p in payloads.payloads])
+            except CodecError as exc:  # names key ids only, never contents
+                raise _HTTPError(HTTPStatus.BAD_REQUEST, str(exc)) from None
+            self._reply(HTTPStatus.OK, json_format.MessageToJson(out).encode(), "application/json")
+        except _HTTPError as exc:
+            self._error(exc.status, str(exc))
+
+    def _login(self) -> None:
+        form = parse_qs(self._body().decode("utf-8", errors="replace"))
+        token = (form.get("token") or [""])[0]
+        if not self.server.service.token_ok(token):
+            self._login_page(HTTPStatus.UNAUTHORIZED, "Wrong token.")
+            return
+        # HttpOnly: page scripts cannot read it. SameSite=Strict: other sites cannot
+        # make the browser send it (the UI on another port of this host is same-site).
+        self._login_page(
+            HTTPStatus.OK,
+            "Signed in: the Temporal UI can decode now (include cross-origin credentials).",
+            cookie=(
+                f"{COOKIE}={self.server.service.cookie_value}; "
+                "HttpOnly; SameSite=Strict; Path=/; Max-Age=43200"
+            ),
+        )
+
+    # --- helpers -------------------------------------------------------------------
+
+    def _bearer(self) -> str | None:
+        scheme, _, token = (self.headers.get("Authorization") or "").partition(" ")
+        return token.strip() if scheme.lower() == "bearer" else None
+
+    def _cookie(self) -> str | None:
+        try:
+            morsel = SimpleCookie(self.headers.get("Cookie") or "").get(COOKIE)
+        except CookieError:
+            return None
+        return morsel.value if morsel is not None else None
+
+    def _body(self) -> bytes:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            raise _HTTPError(HTTPStatus.BAD_REQUEST, "bad Content-Length") from None
+        if length > MAX_REQUEST_BYTES:
+            raise _HTTPError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "request body too large")
+        return self.rfile.read(length)
+
+    def _cors_headers(self) -> bool:
+        origin = self.headers.get("Origin")
+        if origin is None or origin.rstrip("/") not in self.server.service.allowed_origins:
+            return False
+        self.send_header("Access-Control-Allow-Origin", origin)
+        self.send_header("Access-Control-Allow-Credentials", "true")
+        self.send_header("Vary", "Origin")
+        return True
+
+    def _login_page(self, status: HTTPStatus, message: str, cookie: str | None = None) -> None:
+        body = _LOGIN_FORM.format(message=html.escape(message)).encode()
+        self._reply(status, body, "text/html; charset=utf-8", cookie)
+
+    def _error(self, status: HTTPStatus, message: str) -> None:
+        body = json.dumps({"error": message}).encode()
+        self._reply(status, body, "application/json")
+
+    def _reply(
+        self, status: HTTPStatus, body: bytes, content_type: str, cookie: str | None = None
+    ) -> None:
+        self.send_response(status)
+        self._cors_headers()  # on errors too, so the UI can tell a 401 from a network error
+        if status == HTTPStatus.UNAUTHORIZED:
+            self.send_header("WWW-Authenticate", 'Bearer realm="sealed-codec"')
+        if cookie is not None:
+            self.send_header("Set-Cookie", cookie)
+        self.send_header("Cache-Control", "no-store")  # decoded payloads stay out of caches
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        # The request line only: never headers (token, cookie) nor bodies (payloads).
+        log.debug("%s " + format, self.address_string(), *args)
+
+
+CodecServer.handler = _Handler
+
+
+def serve(server: CodecServer) -> None:
+    """Run until SIGTERM or SIGINT (for `main` and the `sealed codec-server` command)."""
+    ids = ", ".join(server.keyring.key_ids)
+    serve_until_signal(server, f"codec server listening on {{url}} (keys {ids})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8234)
+    parser.add_argument("--keys-file", type=Path, help="default: $SEALED_CODEC_KEYS")
+    parser.add_argument(
+        "--allow-origin", action="append", default=[], help="the Web UI's origin (repeatable)"
+    )
+    parser.add_argument("--namespace", action="append", help="serve only these (repeatable)")
+    args = parser.parse_args(argv)
+    token = os.environ.get(TOKEN_ENV)
+    if not token:
+        print(f"error: set {TOKEN_ENV} to the bearer token clients must send", file=sys.stderr)
+        return 2
+    try:
+        keyring = KeyRing.from_file(args.keys_file) if args.keys_file else KeyRing.from_env()
+    except (CodecError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    serve(
+        CodecServer(
+            keyring,
+            token,
+            args.allow_origin,
+            args.host,
+            args.port,
+            allowed_namespaces=args.namespace,
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

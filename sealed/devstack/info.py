@@ -1,0 +1,71 @@
+"""What a running stack records in its data directory (`stack.json`): enough
+for any process to use it, and for a second `sealed dev` to find it instead of
+clashing on ports."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from sealed.config import Settings
+from sealed.devstack.ports import port_open
+
+STATE_FILE = "stack.json"
+
+
+class StackInfo(BaseModel):
+    data_dir: Path
+    owner_pid: int
+    temporal_address: str
+    ui_url: str
+    vault_addr: str
+    tickets_url: str
+    codec_url: str
+    pids: dict[str, int]
+
+    def settings(self, **overrides: Any) -> Settings:
+        """Settings pointed at this stack."""
+        return Settings(
+            data_dir=self.data_dir,
+            temporal_address=self.temporal_address,
+            temporal_ui_url=self.ui_url,
+            vault_addr=self.vault_addr,
+            tickets_url=self.tickets_url,
+            codec_url=self.codec_url,
+            **overrides,
+        )
+
+    def env(self) -> dict[str, str]:
+        """The settings a client or worker needs to use this stack."""
+        return {
+            "SEALED_DATA_DIR": str(self.data_dir),
+            "SEALED_TEMPORAL_ADDRESS": self.temporal_address,
+            "SEALED_TEMPORAL_UI_URL": self.ui_url,
+            "SEALED_VAULT_ADDR": self.vault_addr,
+            "SEALED_TICKETS_URL": self.tickets_url,
+            "SEALED_CODEC_URL": self.codec_url,
+        }
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def find_running(data_dir: Path) -> StackInfo | None:
+    try:
+        info = StackInfo.model_validate_json((data_dir / STATE_FILE).read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+    temporal_port = int(info.temporal_address.rsplit(":", 1)[1])
+    if _alive(info.owner_pid) and port_open(temporal_port):
+        return info
+    return None

@@ -1,0 +1,216 @@
+"""The embedded stack: a real Temporal dev server (SQLite in the data
+directory, Web UI on), a real OpenBao server, the codec server, the demo's
+ticket service and a worker, each a child process, started in order and
+stopped in reverse. OpenBao is provisioned by the same bootstrap production
+uses (sealed.identity.bootstrap).
+
+A second `sealed dev` on the same data directory finds the running stack (its
+`stack.json`) instead of clashing on ports."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import hvac.exceptions
+import requests
+from temporalio.client import Client
+
+from sealed.codec import KeyRing
+from sealed.demo import EXAMPLE_PROFILES, TICKET_WRITERS
+from sealed.devstack.binaries import executable
+from sealed.devstack.children import Children, StackError
+from sealed.devstack.info import STATE_FILE, StackInfo, find_running
+from sealed.devstack.openbao import start_openbao
+from sealed.devstack.ports import Ports, port_open
+from sealed.identity.bootstrap import bootstrap
+from sealed.identity.openbao.admin import VaultAdmin
+from sealed.search_attributes import register_search_attributes
+
+CODEC_TOKEN_FILE = "codec-token"
+TICKETS_TOKEN_FILE = "tickets-token"
+
+
+def _secret_file(path: Path) -> str:
+    """A random value kept across restarts, readable only by its owner."""
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+class DevStack:
+    def __init__(
+        self,
+        data_dir: Path,
+        ports: Ports | None = None,
+        *,
+        worker: bool = True,
+        ticket_writers: tuple[str, ...] = TICKET_WRITERS,
+        say: Callable[[str], None] = print,
+    ) -> None:
+        self.data_dir = data_dir.resolve()
+        self.ports = ports or Ports()
+        self.worker = worker
+        self.ticket_writers = ticket_writers
+        self.say = say
+        self.children = Children(self.data_dir / "logs", say)
+        self.info: StackInfo | None = None
+
+    # --- lifecycle -------------------------------------------------------------
+
+    def start(self) -> StackInfo:
+        if find_running(self.data_dir) is not None:
+            raise StackError(f"a stack is already running on {self.data_dir}")
+        busy = [f"{name}={port}" for name, port in self.ports if port_open(port)]
+        if busy:
+            raise StackError(f"ports in use by another program: {', '.join(busy)}")
+        self.children.logs.mkdir(parents=True, exist_ok=True)
+        try:
+            self._start_temporal()
+            self._start_codec(self._start_vault())
+            self._start_tickets()
+            self.info = StackInfo(
+                data_dir=self.data_dir,
+                owner_pid=os.getpid(),
+                temporal_address=f"127.0.0.1:{self.ports.temporal}",
+                ui_url=f"http://127.0.0.1:{self.ports.ui}",
+                vault_addr=f"http://127.0.0.1:{self.ports.vault}",
+                tickets_url=f"http://127.0.0.1:{self.ports.tickets}",
+                codec_url=f"http://127.0.0.1:{self.ports.codec}",
+                pids={},
+            )
+            if self.worker:
+                argv = [sys.executable, "-m", "sealed.workers"]
+                self.children.spawn("worker", argv, env=self.info.env())
+            self.info.pids = {name: p.pid for name, p in self.children.procs.items()}
+            (self.data_dir / STATE_FILE).write_text(self.info.model_dump_json(indent=2))
+        except BaseException:
+            self.stop()
+            raise
+        return self.info
+
+    def stop(self) -> None:
+        self.children.stop()
+        if self.info is not None:
+            (self.data_dir / STATE_FILE).unlink(missing_ok=True)
+            self.info = None
+
+    def __enter__(self) -> StackInfo:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def check(self) -> list[str]:
+        """Names of the children that have exited."""
+        return self.children.exited()
+
+    # --- the servers -------------------------------------------------------------
+
+    def _start_temporal(self) -> None:
+        self.children.spawn(
+            "temporal",
+            [
+                str(executable("temporal")),
+                "server",
+                "start-dev",
+                "--ip",
+                "127.0.0.1",
+                "--port",
+                str(self.ports.temporal),
+                "--ui-port",
+                str(self.ports.ui),
+                "--db-filename",
+                str(self.data_dir / "temporal.db"),
+                "--log-level",
+                "warn",
+                "--ui-disable-news-fetch",
+                # The Web UI decodes payloads through our codec server (started next).
+                "--ui-codec-endpoint",
+                f"http://127.0.0.1:{self.ports.codec}",
+            ],
+        )
+        self.children.wait("temporal", lambda: port_open(self.ports.temporal))
+        added = asyncio.run(_register(f"127.0.0.1:{self.ports.temporal}"))
+        if added:
+            self.say(f"registered search attributes: {', '.join(added)}")
+
+    def _start_vault(self) -> KeyRing:
+        """OpenBao, provisioned on every start: bootstrap (idempotent; a new
+        worker secret id each start) with the example profiles, and the demo's
+        ticket token."""
+        addr, root = start_openbao(self.children, self.data_dir, self.ports)
+        admin = VaultAdmin(addr, root)
+        try:
+            report, approle, keyring = bootstrap(admin, profiles=EXAMPLE_PROFILES)
+            admin.put_secret("tickets_token", _secret_file(self.data_dir / TICKETS_TOKEN_FILE))
+        except (hvac.exceptions.VaultError, requests.RequestException) as exc:
+            log = self.children.log_of("openbao")
+            raise StackError(f"provisioning OpenBao failed: {exc} (its log: {log})") from exc
+        approle.write(self.data_dir)
+        if report.profiles_revoked:
+            self.say(f"revoked, not applied: {', '.join(report.profiles_revoked)}")
+        return keyring
+
+    def _start_codec(self, keyring: KeyRing) -> None:
+        self.children.spawn(
+            "codec",
+            [
+                sys.executable,
+                "-m",
+                "sealed.codec.server",
+                "--port",
+                str(self.ports.codec),
+                "--allow-origin",
+                f"http://127.0.0.1:{self.ports.ui}",
+                "--allow-origin",
+                f"http://localhost:{self.ports.ui}",
+            ],
+            env={
+                "SEALED_CODEC_TOKEN": _secret_file(self.data_dir / CODEC_TOKEN_FILE),
+                "SEALED_CODEC_KEYS": json.dumps(keyring.to_mapping()),
+            },
+        )
+        url = f"http://127.0.0.1:{self.ports.codec}/healthz"
+        self.children.wait("codec", lambda: httpx.get(url).status_code == 200)
+
+    def _start_tickets(self) -> None:
+        self.children.spawn(
+            "tickets",
+            [
+                sys.executable,
+                "-m",
+                "sealed.tools.ticket_service",
+                "--port",
+                str(self.ports.tickets),
+                "--data",
+                str(self.data_dir / "tickets.json"),
+            ],
+            env={
+                "SEALED_TICKETS_TOKEN": _secret_file(self.data_dir / TICKETS_TOKEN_FILE),
+                "SEALED_TICKETS_IDENTITY_ISSUER": f"http://127.0.0.1:{self.ports.vault}/v1/identity/oidc",
+                "SEALED_TICKETS_ALLOWED_PROFILES": ",".join(self.ticket_writers),
+            },
+        )
+        url = f"http://127.0.0.1:{self.ports.tickets}/healthz"
+        self.children.wait("tickets", lambda: httpx.get(url).status_code == 200)
+
+
+async def _register(address: str) -> list[str]:
+    # The port opens before the frontend is healthy: retry the first connection.
+    # Registering search attributes carries no payload: no codec needed.
+    async with asyncio.timeout(60):
+        while True:
+            try:
+                client = await Client.connect(address)
+                break
+            except RuntimeError:
+                await asyncio.sleep(0.2)
+    return await register_search_attributes(client)

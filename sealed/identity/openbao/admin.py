@@ -1,0 +1,177 @@
+"""Operator-side OpenBao calls: registering profiles (their policies and token
+role), revocation records, and killing credentials at the backend. Runs with an
+operator token (the dev stack's root token locally), never in a worker; the
+one-time set-up is sealed.identity.bootstrap."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import hvac
+import hvac.exceptions
+from pydantic import BaseModel, ConfigDict
+
+from sealed.identity.openbao.kv import (
+    KV_MOUNT,
+    REVOCATIONS_PREFIX,
+    WORKER_ROLE,
+    profile_path,
+    read_kv,
+    revocation_path,
+    secret_path,
+)
+from sealed.identity.profiles import Profile, token_role, tool_policy
+from sealed.identity.workload import spiffe_pattern
+
+RevocationKind = Literal["profile", "mission"]
+# The longest any credential of a profile may live, whatever a call asks for.
+MAX_CREDENTIAL_TTL = "24h"
+
+
+class Revocation(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: RevocationKind
+    name: str
+    reason: str
+    actor: str
+    at: datetime
+
+
+class ProfileRevoked(Exception):
+    pass
+
+
+def _policy_for(profile: Profile, tool: str) -> str:
+    paths = []
+    for name in sorted(profile.granted(tool)):
+        spec = profile.secrets[name]
+        if spec.backend == "vault-kv":
+            path = f"{KV_MOUNT}/data/{secret_path(spec.ref)}"
+        elif spec.backend == "vault-identity":
+            path = f"identity/oidc/token/{spec.ref}"
+        else:
+            continue
+        paths.append(f'path "{path}" {{ capabilities = ["read"] }}')
+    # A policy must say something: a tool granted nothing here may read nothing.
+    return (
+        "\n".join(paths)
+        or f'path "{KV_MOUNT}/data/{secret_path("-")}" {{ capabilities = ["deny"] }}'
+    )
+
+
+class VaultAdmin:
+    def __init__(self, url: str, token: str) -> None:
+        self.client = hvac.Client(url=url, token=token, timeout=10)
+
+    # --- secrets --------------------------------------------------------------------
+
+    def put_secret(self, name: str, value: str) -> None:
+        self.client.secrets.kv.v2.create_or_update_secret(
+            path=secret_path(name), secret={"value": value}, mount_point=KV_MOUNT
+        )
+
+    # --- profiles -------------------------------------------------------------------
+
+    def apply_profile(self, profile: Profile) -> list[str]:
+        """Create or update the profile's policies and token role; returns the policies."""
+        if self.revocation("profile", profile.name) is not None:
+            raise ProfileRevoked(f"profile '{profile.name}' is revoked: unrevoke it first")
+        policies = []
+        for tool in profile.tools:
+            name = tool_policy(profile.name, tool)
+            self.client.sys.create_or_update_policy(name=name, policy=_policy_for(profile, tool))
+            policies.append(name)
+        self._write_role(profile.name, policies)
+        self.client.secrets.kv.v2.create_or_update_secret(
+            path=profile_path(profile.name),
+            secret=profile.model_dump(mode="json"),
+            mount_point=KV_MOUNT,
+        )
+        return policies
+
+    def _write_role(self, profile: str, policies: list[str]) -> None:
+        self.client.adapter.post(
+            f"/v1/auth/token/roles/{token_role(profile)}",
+            json={
+                "allowed_policies": policies,
+                "disallowed_policies": ["root", WORKER_ROLE],
+                "orphan": True,  # a credential outlives a worker restart, not its call
+                "renewable": True,
+                "token_explicit_max_ttl": MAX_CREDENTIAL_TTL,
+                "token_type": "service",
+                "allowed_entity_aliases": [spiffe_pattern(profile)],
+            },
+        )
+
+    def profile(self, name: str) -> Profile | None:
+        data = read_kv(self.client, profile_path(name))
+        return None if data is None else Profile.model_validate(data)
+
+    # --- revocation -------------------------------------------------------------------
+
+    def revocation(self, kind: RevocationKind, name: str) -> Revocation | None:
+        data = read_kv(self.client, revocation_path(kind, name))
+        return None if data is None else Revocation.model_validate(data)
+
+    def revocations(self) -> list[Revocation]:
+        found = []
+        kinds: tuple[RevocationKind, ...] = ("profile", "mission")
+        for kind in kinds:
+            try:
+                keys = self.client.secrets.kv.v2.list_secrets(
+                    path=f"{REVOCATIONS_PREFIX}/{kind}", mount_point=KV_MOUNT
+                )["data"]["keys"]
+            except hvac.exceptions.InvalidPath:
+                continue
+            found += [r for key in keys if (r := self.revocation(kind, key)) is not None]
+        return sorted(found, key=lambda r: r.at)
+
+    def record_revocation(
+        self, kind: RevocationKind, name: str, reason: str, actor: str
+    ) -> Revocation:
+        revocation = Revocation(
+            kind=kind, name=name, reason=reason, actor=actor, at=datetime.now(UTC)
+        )
+        self.client.secrets.kv.v2.create_or_update_secret(
+            path=revocation_path(kind, name),
+            secret=revocation.model_dump(mode="json"),
+            mount_point=KV_MOUNT,
+        )
+        return revocation
+
+    def lift_revocation(self, kind: RevocationKind, name: str) -> Revocation | None:
+        revocation = self.revocation(kind, name)
+        if revocation is None:
+            return None
+        self.client.secrets.kv.v2.delete_metadata_and_all_versions(
+            path=revocation_path(kind, name), mount_point=KV_MOUNT
+        )
+        if kind == "profile" and (profile := self.profile(name)) is not None:
+            self.apply_profile(profile)
+        return revocation
+
+    def kill_profile_credentials(self, profile: str) -> None:
+        """No new credential (the role is gone) and none left alive (its lease prefix)."""
+        self.client.adapter.delete(f"/v1/auth/token/roles/{token_role(profile)}")
+        self.client.adapter.put(
+            f"/v1/sys/leases/revoke-prefix/auth/token/create/{token_role(profile)}"
+        )
+
+    def kill_mission_credentials(self, mission_id: str) -> list[str]:
+        """Revokes every live token whose metadata names the mission; returns their accessors."""
+        try:
+            accessors = self.client.adapter.list("/v1/auth/token/accessors")["data"]["keys"]
+        except hvac.exceptions.InvalidPath:
+            return []
+        killed = []
+        for accessor in accessors:
+            try:
+                data: dict[str, Any] = self.client.auth.token.lookup_accessor(accessor)["data"]
+            except hvac.exceptions.VaultError:
+                continue  # expired meanwhile
+            if (data.get("meta") or {}).get("mission_id") == mission_id:
+                self.client.auth.token.revoke_accessor(accessor)
+                killed.append(accessor)
+        return killed

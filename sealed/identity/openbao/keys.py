@@ -1,0 +1,84 @@
+"""The runtime's own keys in OpenBao KV: the codec key ring (sealed.codec) and
+the worker-wide redaction key (sealed.redaction.known). Created by bootstrap,
+read by every process with its own identity; never logged, never in history."""
+
+from __future__ import annotations
+
+import base64
+
+import hvac
+import hvac.exceptions
+
+from sealed.codec import CodecError, KeyRing, new_key, new_key_id
+from sealed.identity.backend import SecretUnavailable
+from sealed.identity.openbao.kv import (
+    CODEC_KEYS_PATH,
+    KV_MOUNT,
+    REDACTION_KEY_PATH,
+    read_kv,
+    read_kv_versioned,
+)
+from sealed.identity.openbao.worker import VaultWorker
+
+
+def read_vault_keys(client: hvac.Client, path: str = CODEC_KEYS_PATH) -> KeyRing:
+    found = read_kv_versioned(client, path)
+    if found is None:
+        raise CodecError(f"no codec keys at {KV_MOUNT}/{path}: run `sealed bootstrap` first")
+    return KeyRing.from_mapping(found[0])
+
+
+def _write_vault(client: hvac.Client, ring: KeyRing, path: str, cas: int) -> bool:
+    """Check-and-set write: False if someone else wrote first (their keys win, and
+    the caller re-reads), so two concurrent rotations never drop a key."""
+    try:
+        client.secrets.kv.v2.create_or_update_secret(
+            path=path, secret=ring.to_mapping(), cas=cas, mount_point=KV_MOUNT
+        )
+    except hvac.exceptions.InvalidRequest as exc:
+        if "check-and-set" in str(exc):
+            return False
+        raise
+    return True
+
+
+def provision_vault_keys(client: hvac.Client, path: str = CODEC_KEYS_PATH) -> KeyRing:
+    """The key ring at `path`, created with one fresh key if absent.
+    Idempotent: an existing ring is returned unchanged."""
+    while True:
+        found = read_kv_versioned(client, path)
+        if found is not None:
+            return KeyRing.from_mapping(found[0])
+        key_id = new_key_id()
+        ring = KeyRing({key_id: new_key()}, key_id)
+        if _write_vault(client, ring, path, cas=0):
+            return ring
+
+
+def rotate_vault_keys(client: hvac.Client, path: str = CODEC_KEYS_PATH) -> KeyRing:
+    """Add a fresh current key, keeping the old ones so old histories still decode."""
+    while True:
+        found = read_kv_versioned(client, path)
+        if found is None:
+            raise CodecError(f"no codec keys at {KV_MOUNT}/{path}: run `sealed bootstrap` first")
+        ring = KeyRing.from_mapping(found[0]).with_new_current(new_key_id(), new_key())
+        if _write_vault(client, ring, path, cas=found[1]):
+            return ring
+
+
+class VaultRedactionKey:
+    """Read once with the worker's own identity."""
+
+    def __init__(self, worker: VaultWorker) -> None:
+        self._worker = worker
+        self._key: bytes | None = None
+
+    async def master(self) -> bytes:
+        if self._key is None:
+            data = await self._worker.acall(
+                "redaction key", lambda c: read_kv(c, REDACTION_KEY_PATH)
+            )
+            if data is None:
+                raise SecretUnavailable("redaction key: not provisioned")
+            self._key = base64.b64decode(str(data["value"]))
+        return self._key

@@ -1,0 +1,70 @@
+"""Where the runtime keeps its state in OpenBao / HashiCorp Vault (KV v2), and
+the reads everything else builds on. One place names every path, so the
+worker's policy (sealed.identity.bootstrap) and the code that reads agree."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import hvac
+import hvac.exceptions
+import requests
+
+from sealed.identity.backend import SecretUnavailable
+
+KV_MOUNT = "secret"
+SECRETS_PREFIX = "sealed/secrets"
+PROFILES_PREFIX = "sealed/profiles"
+REVOCATIONS_PREFIX = "sealed/revocations"
+PROMPTS_PREFIX = "sealed/prompts"
+REDACTION_KEY_PATH = "sealed/redaction/key"
+CODEC_KEYS_PATH = "sealed/codec/keys"
+WORKER_ROLE = "sealed-worker"
+
+
+def secret_path(name: str) -> str:
+    return f"{SECRETS_PREFIX}/{name}"
+
+
+def profile_path(name: str) -> str:
+    return f"{PROFILES_PREFIX}/{name}"
+
+
+def revocation_path(kind: str, name: str) -> str:
+    return f"{REVOCATIONS_PREFIX}/{kind}/{name}"
+
+
+def prompt_path(digest: str) -> str:
+    return f"{PROMPTS_PREFIX}/{digest}"
+
+
+def unavailable(what: str, exc: Exception) -> SecretUnavailable:
+    """A backend failure as the runtime reports it: what failed and why, never a value."""
+    if isinstance(exc, requests.RequestException):
+        why = "backend unreachable"
+    elif isinstance(exc, hvac.exceptions.Forbidden):
+        why = "permission denied by the backend"
+    elif isinstance(exc, hvac.exceptions.InvalidPath):
+        why = "does not exist"
+    else:
+        why = f"backend refused ({type(exc).__name__})"
+    return SecretUnavailable(f"{what}: {why}")
+
+
+def read_kv_versioned(
+    client: hvac.Client, path: str, mount: str = KV_MOUNT
+) -> tuple[dict[str, Any], int] | None:
+    """The current data and its version (for check-and-set), or None."""
+    try:
+        response = client.secrets.kv.v2.read_secret_version(
+            path=path, mount_point=mount, raise_on_deleted_version=True
+        )
+    except hvac.exceptions.InvalidPath:
+        return None
+    data: dict[str, Any] = response["data"]["data"]
+    return data, int(response["data"]["metadata"]["version"])
+
+
+def read_kv(client: hvac.Client, path: str) -> dict[str, Any] | None:
+    found = read_kv_versioned(client, path)
+    return None if found is None else found[0]

@@ -1,0 +1,93 @@
+"""The worker's OpenBao-backed stores, read and written with its own AppRole
+identity: the registered profiles and revocations (cached briefly: a tool call
+costs the backend nothing extra, and a revocation reaches every worker within
+seconds, while the backend itself refuses the profile's credentials at once),
+and the missions' original prompts (sealed.pinning)."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+
+import hvac
+import hvac.exceptions
+
+from sealed.identity.backend import SecretUnavailable
+from sealed.identity.openbao.kv import (
+    KV_MOUNT,
+    profile_path,
+    prompt_path,
+    read_kv,
+    revocation_path,
+)
+from sealed.identity.openbao.worker import VaultWorker
+from sealed.identity.profiles import Profile, ProfileNotAllowed
+from sealed.models import OriginalPrompt
+from sealed.pinning import verified
+
+
+class VaultProfiles:
+    def __init__(self, worker: VaultWorker, ttl: float = 2.0) -> None:
+        self._worker = worker
+        self._ttl = ttl
+        self._cache: dict[str, tuple[float, dict[str, object] | None]] = {}
+
+    async def _read(self, what: str, path: str) -> dict[str, object] | None:
+        hit = self._cache.get(path)
+        if hit is not None and time.monotonic() - hit[0] < self._ttl:
+            return hit[1]
+        data = await self._worker.acall(what, lambda c: read_kv(c, path))
+        self._cache[path] = (time.monotonic(), data)
+        return data
+
+    async def for_call(self, profile: str, mission_id: str) -> Profile:
+        """The profile a call runs under; raises ProfileNotAllowed when it or
+        the mission is revoked, SecretUnavailable when that cannot be known."""
+        data = await self._read(f"profile '{profile}'", profile_path(profile))
+        if data is None:
+            raise ProfileNotAllowed(f"profile '{profile}' is not registered")
+        if await self._read("revocations", revocation_path("profile", profile)) is not None:
+            raise ProfileNotAllowed(f"profile '{profile}' is revoked")
+        if await self._read("revocations", revocation_path("mission", mission_id)) is not None:
+            raise ProfileNotAllowed(f"mission '{mission_id}' is revoked")
+        try:
+            return Profile.model_validate(data)
+        except ValueError as exc:
+            raise SecretUnavailable(f"profile '{profile}': stored document is invalid") from exc
+
+
+class VaultPromptStore:
+    """OpenBao/Vault KV v2 (encrypted at rest, versioned). Written create-only
+    (check-and-set 0): the worker's policy allows create and read, not update."""
+
+    def __init__(self, worker: VaultWorker) -> None:
+        self._worker = worker
+
+    def _put(self, client: hvac.Client, prompt: OriginalPrompt, digest: str) -> None:
+        # Already stored (a retry, or another mission with the same instructions):
+        # writing it again is an update, which the policy refuses. `get`
+        # verifies whatever is there.
+        with contextlib.suppress(hvac.exceptions.InvalidRequest, hvac.exceptions.Forbidden):
+            client.secrets.kv.v2.create_or_update_secret(
+                path=prompt_path(digest),
+                secret={"prompt": prompt.canonical().decode()},
+                cas=0,
+                mount_point=KV_MOUNT,
+            )
+
+    async def put(self, prompt: OriginalPrompt) -> str:
+        digest = prompt.digest()
+        await self._worker.acall("original prompt", lambda c: self._put(c, prompt, digest))
+        return digest
+
+    async def get(self, digest: str) -> OriginalPrompt:
+        data = await self._worker.acall(
+            "original prompt", lambda c: read_kv(c, prompt_path(digest))
+        )
+        return verified(digest, None if data is None else str(data["prompt"]).encode())
+
+
+def read_original(client: hvac.Client, digest: str) -> OriginalPrompt:
+    """Operator side (`sealed audit prompt`): the verified original."""
+    data = read_kv(client, prompt_path(digest))
+    return verified(digest, None if data is None else str(data["prompt"]).encode())

@@ -1,0 +1,219 @@
+"""The per-call screen: Sealed III-B at the activity boundary. One `Screen` is
+opened per activity attempt with the mission's known fingerprints; every text
+that crosses the boundary goes through one of its methods, and closing it
+writes what it found as a single audit batch (counts and signal names, never
+values).
+
+- `issue`: values this attempt was just given (a tool's secrets, the model's
+  key) join the known values, and their fingerprints are handed back to the
+  workflow so every later activity masks them without holding them;
+- `prompt_out`: the system prompt, goal and conversation going to the model;
+- `reply_in`: the model's reply (text and tool-call arguments), which may echo
+  what a tool leaked;
+- `tool_output`: a tool's output or error, redacted, screened for prompt
+  injection and, if flagged, fenced as untrusted data;
+- `error`: an exception as it may leave the activity (its message may quote a
+  secret and reaches history and the SDK's log).
+
+Fails closed: if redaction raises, so does the crossing, and the activity
+fails without anything unredacted leaving it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import Counter
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict
+from temporalio.exceptions import ApplicationError
+
+from sealed.audit import AuditEvent, AuditLog
+from sealed.identity.backend import SecretValue
+from sealed.models import Fingerprint, Message, ModelReply, ModelRequest, ToolCall
+from sealed.redaction.injection import HeuristicDetector, InjectionDetector, neutralise
+from sealed.redaction.known import KnownValues, fingerprint, mission_key
+from sealed.redaction.redactor import Redactor
+
+
+class RedactionKeys(Protocol):
+    async def master(self) -> bytes:
+        """The worker-wide key the per-mission fingerprint keys derive from."""
+        ...
+
+
+class StaticRedactionKey:
+    """A key given in configuration (tests, a single machine); the workers'
+    default reads it from OpenBao (sealed.identity.openbao.keys)."""
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+
+    async def master(self) -> bytes:
+        return self._key
+
+
+class ScreenedOutput(BaseModel):
+    """A tool's output as the model may read it, and the injection signals found."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    flags: list[str]
+
+
+class Screen:
+    def __init__(
+        self,
+        *,
+        mission_id: str,
+        key: bytes,
+        known: Sequence[Fingerprint],
+        detector: InjectionDetector,
+        where: str,
+        tool: str | None,
+    ) -> None:
+        self.mission_id = mission_id
+        self.where = where
+        self.tool = tool
+        self.issued: list[Fingerprint] = []
+        self._key = key
+        self._known = list(known)
+        self._detector = detector
+        self._redactor: Redactor | None = None
+        self._counts: Counter[str] = Counter()
+        self._signals: list[str] = []
+
+    # --- the crossings -------------------------------------------------------------
+
+    def issue(self, secrets: Mapping[str, SecretValue]) -> None:
+        new = [
+            fp
+            for secret in secrets.values()
+            for fp in fingerprint(self._key, secret.name, secret.reveal())
+        ]
+        if new:
+            self.issued += new
+            self._redactor = None  # rebuilt with the new values on next use
+
+    def prompt_out(self, request: ModelRequest) -> ModelRequest:
+        return request.model_copy(
+            update={
+                "system_prompt": self._text(request.system_prompt),
+                "goal": self._text(request.goal),
+                "conversation": [self._message(m) for m in request.conversation],
+            }
+        )
+
+    def reply_in(self, reply: ModelReply) -> ModelReply:
+        return ModelReply(
+            content=self._text(reply.content), tool_calls=self._calls(reply.tool_calls)
+        )
+
+    def tool_output(self, text: str) -> ScreenedOutput:
+        redacted = self._text(text)
+        verdict = self._detector.screen(redacted)
+        signals = list(verdict.signals) if verdict.flagged else []
+        self._signals += signals
+        return ScreenedOutput(text=neutralise(redacted, verdict), flags=signals)
+
+    def error(self, exc: BaseException) -> ApplicationError:
+        """Same type name (the retry policy decides on it), message redacted,
+        no traceback of the original."""
+        message = self._text(f"{type(exc).__name__}: {exc}")
+        return ApplicationError(message, type=type(exc).__name__)
+
+    # --- what closing writes --------------------------------------------------------
+
+    def events(self) -> list[AuditEvent]:
+        events = []
+        if self._counts:
+            details: dict[str, str | int | float | bool | None] = {"where": self.where}
+            details.update(self._counts)
+            events.append(
+                AuditEvent(
+                    kind="redaction", mission_id=self.mission_id, tool=self.tool, details=details
+                )
+            )
+        if self._signals:
+            events.append(
+                AuditEvent(
+                    kind="injection.detected",
+                    mission_id=self.mission_id,
+                    tool=self.tool,
+                    outcome="neutralised",
+                    details={"where": self.where, "signals": ",".join(self._signals)},
+                )
+            )
+        return events
+
+    # --- helpers ---------------------------------------------------------------------
+
+    @property
+    def _active(self) -> Redactor:
+        if self._redactor is None:
+            self._redactor = Redactor(KnownValues(self._key, [*self._known, *self.issued]))
+        return self._redactor
+
+    def _text(self, text: str) -> str:
+        result = self._active.redact(text)
+        self._counts.update(result.counts())
+        return result.text
+
+    def _json(self, value: Any) -> Any:
+        """Every string in JSON-shaped tool-call arguments."""
+        if isinstance(value, str):
+            return self._text(value)
+        if isinstance(value, list):
+            return [self._json(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self._json(v) for k, v in value.items()}
+        return value
+
+    def _calls(self, calls: list[ToolCall]) -> list[ToolCall]:
+        return [c.model_copy(update={"arguments": self._json(c.arguments)}) for c in calls]
+
+    def _message(self, message: Message) -> Message:
+        return message.model_copy(
+            update={
+                "content": self._text(message.content),
+                "tool_calls": self._calls(message.tool_calls),
+            }
+        )
+
+
+class Screens:
+    """Opens a Screen per activity attempt; the worker holds one."""
+
+    def __init__(
+        self, keys: RedactionKeys, audit: AuditLog, detector: InjectionDetector | None = None
+    ) -> None:
+        self._keys = keys
+        self._audit = audit
+        self.detector: InjectionDetector = detector or HeuristicDetector()
+
+    @contextlib.asynccontextmanager
+    async def open(
+        self,
+        mission_id: str,
+        known: Sequence[Fingerprint],
+        *,
+        where: str,
+        tool: str | None = None,
+    ) -> AsyncIterator[Screen]:
+        key = mission_key(await self._keys.master(), mission_id)
+        screen = Screen(
+            mission_id=mission_id,
+            key=key,
+            known=known,
+            detector=self.detector,
+            where=where,
+            tool=tool,
+        )
+        try:
+            yield screen
+        finally:
+            events = screen.events()
+            if events:
+                await asyncio.to_thread(self._audit.record_many, events)

@@ -1,0 +1,85 @@
+"""`sealed bootstrap` against the real OpenBao: idempotent, the codec keys never
+replaced, the worker's login bounded and unable to read a secret, a revoked
+profile left revoked, a bad profiles folder refused."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import hvac.exceptions
+import pytest
+import yaml
+
+from sealed.devstack import StackInfo
+from sealed.identity.backend import SecretUnavailable
+from sealed.identity.openbao.admin import VaultAdmin
+from sealed.identity.openbao.keys import read_vault_keys
+from sealed.identity.openbao.kv import WORKER_ROLE, profile_path, read_kv, secret_path
+from sealed.identity.openbao.worker import VaultWorker
+from sealed.identity.profiles import token_role
+from tests.integration.conftest import TESTER_PROFILE, run_cli
+
+
+async def bootstrap(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    """Without --credentials-dir the login would land in the shared stack's data dir."""
+    if "--credentials-dir" not in args:
+        args = (*args, "--credentials-dir", str(Path(env["SEALED_DATA_DIR"]) / "bootstrap-test"))
+    return await run_cli("bootstrap", *args, env=env)
+
+
+async def test_bootstrap_twice_gives_a_bounded_login_that_reads_no_secret(
+    stack: StackInfo, stack_env, admin_for_tests: VaultAdmin, tmp_path: Path
+):
+    keys = read_vault_keys(admin_for_tests.client).to_mapping()
+    creds = tmp_path / "creds"
+    args = ("--profiles", str(TESTER_PROFILE.parent), "--credentials-dir", str(creds))
+    code, out, err = await bootstrap(stack_env, *args, "--secret-id-ttl", "2h")
+    assert code == 0, err
+    assert "profiles        tester" in out
+    role_id = (creds / "worker-role-id").read_text()
+    secret_id = (creds / "worker-secret-id").read_text()
+    assert (creds / "worker-secret-id").stat().st_mode & 0o777 == 0o600
+    assert secret_id not in out + err
+
+    lookup = admin_for_tests.client.auth.approle.read_secret_id(WORKER_ROLE, secret_id)
+    assert 0 < lookup["data"]["secret_id_ttl"] <= 2 * 3600
+
+    worker = VaultWorker(stack.vault_addr, role_id, secret_id)
+    assert worker.call("profile", lambda c: read_kv(c, profile_path("tester"))) is not None
+    with pytest.raises(SecretUnavailable, match="permission denied"):
+        worker.call("secret", lambda c: read_kv(c, secret_path("tickets_token")))
+
+    code, out, err = await bootstrap(stack_env, *args)
+    assert code == 0, err
+    # Histories depend on the codec keys: a second bootstrap never replaces them.
+    assert read_vault_keys(admin_for_tests.client).to_mapping() == keys
+    assert (creds / "worker-secret-id").read_text() != secret_id  # a new login each run
+
+
+async def test_a_revoked_profile_stays_revoked(
+    stack_env, admin_for_tests: VaultAdmin, tmp_path: Path
+):
+    name = f"boot-{uuid.uuid4().hex[:8]}"
+    folder = tmp_path / "profiles"
+    folder.mkdir()
+    (folder / f"{name}.yaml").write_text(
+        yaml.safe_dump({"name": name, "tools": {"test.stall": {}}})
+    )
+    code, out, err = await bootstrap(stack_env, "--profiles", str(folder))
+    assert code == 0 and f"profiles        {name}" in out, err
+    admin_for_tests.record_revocation("profile", name, "test", "tests")
+    admin_for_tests.kill_profile_credentials(name)
+
+    code, out, err = await bootstrap(stack_env, "--profiles", str(folder))
+    assert code == 0, err
+    assert f"left revoked    {name}" in out
+    with pytest.raises(hvac.exceptions.InvalidPath):
+        admin_for_tests.client.adapter.get(f"/v1/auth/token/roles/{token_role(name)}")
+
+
+async def test_a_missing_or_empty_profiles_folder_is_refused(stack_env, tmp_path: Path):
+    code, _, err = await bootstrap(stack_env, "--profiles", str(tmp_path / "nowhere"))
+    assert code == 2 and "does not exist" in err
+    code, _, err = await bootstrap(stack_env, "--profiles", str(tmp_path))
+    assert code == 2 and "holds no *.yaml profile" in err
