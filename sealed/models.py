@@ -236,6 +236,19 @@ class ModelTurnInput(Strict):
     tools: list[str] = Field(description="names only: the worker's registry describes them")
     known: list[Fingerprint] = Field(default_factory=list)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _scheduled_by_an_older_worker(cls, data: Any) -> Any:
+        """Older workers also sent `system_prompt` and `goal` (the provider's
+        request, now ModelRequest); a turn they scheduled still decodes here, and
+        its instructions come from the pinned original as for any other turn."""
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if k not in _RETIRED_TURN_FIELDS}
+        return data
+
+
+_RETIRED_TURN_FIELDS = ("system_prompt", "goal")
+
 
 class ModelRequest(Strict):
     """What a model provider is asked (sealed.llm): the verified original's

@@ -14,7 +14,15 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from sealed.codec import KeyRing, data_converter
-from sealed.models import MissionInput, MissionResult
+from sealed.contract import MODEL_TURN, RUN_TOOL
+from sealed.models import (
+    MissionInput,
+    MissionResult,
+    ModelTurnInput,
+    ModelTurnOutput,
+    ToolCallInput,
+    ToolCallResult,
+)
 from sealed.workflows.mission import MissionWorkflow
 
 HISTORIES = sorted((Path(__file__).parents[1] / "histories").glob("*.json"))
@@ -54,3 +62,36 @@ async def test_a_nondeterministic_change_is_caught():
     result = await replayer.replay_workflow(load(HISTORIES[0]), raise_on_replay_failure=False)
     assert result.replay_failure is not None
     assert "nondetermin" in str(result.replay_failure).lower()
+
+
+INPUTS = {MODEL_TURN: ModelTurnInput, RUN_TOOL: ToolCallInput}
+RESULTS = {MODEL_TURN: ModelTurnOutput, RUN_TOOL: ToolCallResult}
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
+async def test_every_payload_of_a_history_decodes_with_the_current_models(path: Path):
+    """The replayer never decodes activity inputs, but a worker does: an activity
+    scheduled by an older worker and run (or retried) by this one must decode.
+    Fields may be added with defaults; one that old histories carry must keep
+    being accepted."""
+    decoded = 0
+    scheduled: dict[int, str] = {}
+    for event in load(path).events:
+        if event.HasField("workflow_execution_started_event_attributes"):
+            payloads = event.workflow_execution_started_event_attributes.input.payloads
+            await CONVERTER.decode(payloads, [MissionInput])
+        elif event.HasField("activity_task_scheduled_event_attributes"):
+            attrs = event.activity_task_scheduled_event_attributes
+            scheduled[event.event_id] = attrs.activity_type.name
+            await CONVERTER.decode(attrs.input.payloads, [INPUTS[attrs.activity_type.name]])
+        elif event.HasField("activity_task_completed_event_attributes"):
+            attrs = event.activity_task_completed_event_attributes
+            name = scheduled[attrs.scheduled_event_id]
+            await CONVERTER.decode(attrs.result.payloads, [RESULTS[name]])
+        elif event.HasField("workflow_execution_completed_event_attributes"):
+            payloads = event.workflow_execution_completed_event_attributes.result.payloads
+            await CONVERTER.decode(payloads, [MissionResult])
+        else:
+            continue
+        decoded += 1
+    assert decoded > 2 and scheduled
