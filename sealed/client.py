@@ -15,15 +15,21 @@ from sealed.identity.openbao.worker import VaultWorker
 
 
 def codec_keyring(settings: Settings) -> KeyRing:
-    """A key file, then SEALED_CODEC_KEYS, then OpenBao KV read with the
-    worker's AppRole. Never generated here: a process with a key of its own
-    would write what nobody else can read."""
+    """A key file, then SEALED_CODEC_KEYS, then OpenBao KV read with the codec
+    login (which may read the keys and nothing else) or, in a process that has
+    only the worker's, with that. Never generated here: a process with a key of
+    its own would write what nobody else can read."""
     if settings.codec_keys_file is not None:
         return KeyRing.from_file(settings.codec_keys_file)
     if settings.codec_keys is not None:
         return KeyRing.parse(settings.codec_keys.get_secret_value())
-    vault = VaultWorker(settings.vault_addr, *settings.worker_approle())
-    return vault.call("codec keys", lambda c: read_vault_keys(c, settings.codec_vault_path))
+    login = settings.approle("codec") or settings.approle("worker")
+    if login is None:
+        raise SystemExit(
+            "no codec keys: set SEALED_CODEC_KEYS or SEALED_CODEC_KEYS_FILE, or give this "
+            "process an OpenBao login (`sealed bootstrap`, or run the dev stack)"
+        )
+    return VaultWorker(settings.vault_addr, *login).call("codec keys", read_vault_keys)
 
 
 async def connect(settings: Settings) -> Client:

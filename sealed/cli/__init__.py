@@ -52,6 +52,8 @@ def main() -> None:
     try:
         app(prog_name="sealed")
     except SystemExit as exc:
+        if isinstance(exc.code, str):  # a setting that is missing says which
+            typer.secho(exc.code, fg=typer.colors.RED, err=True)
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     sys.stdout.flush()
     sys.stderr.flush()

@@ -19,11 +19,16 @@ DataDir = Annotated[
 ]
 
 
-def settings(data_dir: Path | None = None) -> Settings:
-    """Settings, pointed at the running dev stack when there is one."""
-    base = Settings() if data_dir is None else Settings(data_dir=data_dir)
+def settings() -> Settings:
+    """Settings pointed at the running dev stack when there is one, except what
+    the environment or sealed.toml sets: an operator who names a production
+    OpenBao is never retargeted at a local stack (with the production token)."""
+    base = Settings()
     info = find_running(base.data_dir)
-    return base if info is None else info.settings()
+    if info is None:
+        return base
+    explicit = {name: getattr(base, name) for name in base.model_fields_set}
+    return info.settings().model_copy(update=explicit)
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

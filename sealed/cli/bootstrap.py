@@ -7,13 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import hvac.exceptions
-import requests
 import typer
 
 from sealed.cli._shared import admin, fail, settings
-from sealed.identity.bootstrap import DEFAULT_SECRET_ID_TTL, bootstrap
-from sealed.identity.openbao.admin import ProfileRevoked
+from sealed.identity.bootstrap import DEFAULT_SECRET_ID_TTL, BootstrapError, bootstrap
 from sealed.spec_loader import SpecError
 
 
@@ -28,33 +25,40 @@ def bootstrap_command(
             help="where the worker's AppRole login is written, mode 0600 (default: data_dir)",
         ),
     ] = None,
+    codec_credentials_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--codec-credentials-dir",
+            help="where the codec server's login is written (default: --credentials-dir)",
+        ),
+    ] = None,
     secret_id_ttl: Annotated[
-        str, typer.Option(help="how long the worker's new secret id stays valid")
+        str, typer.Option(help="how long the new secret ids stay valid")
     ] = DEFAULT_SECRET_ID_TTL,
 ) -> None:
     """Create (or check) the KV mount, codec keys, redaction key, identity token
-    issuer, the worker's AppRole and the profiles; safe to run again."""
+    issuer, the profiles, and the worker's and codec server's AppRoles; safe to
+    run again."""
     current = settings()
-    target = credentials_dir or current.data_dir
+    worker_dir = credentials_dir or current.data_dir
+    where = {"worker": worker_dir, "codec": codec_credentials_dir or worker_dir}
     try:
-        report, approle, _ = bootstrap(
-            admin(current),
-            profiles=profiles,
-            codec_keys_path=current.codec_vault_path,
-            secret_id_ttl=secret_id_ttl,
-        )
+        report, logins = bootstrap(admin(current), profiles=profiles, secret_id_ttl=secret_id_ttl)
     except (FileNotFoundError, SpecError) as exc:
         raise fail(str(exc), code=2) from exc
-    except ProfileRevoked as exc:
-        raise fail(str(exc)) from exc
-    except (hvac.exceptions.VaultError, requests.RequestException) as exc:
-        raise fail(f"{current.vault_addr}: {type(exc).__name__}: {exc}") from exc
-    approle.write(target)
+    except BootstrapError as exc:
+        raise fail(f"bootstrap of {current.vault_addr} failed at {exc}") from exc
+    try:
+        for login in logins:
+            login.write(where[login.login])
+    except OSError as exc:
+        raise fail(f"cannot write the AppRole logins: {exc}") from exc
     typer.echo(f"OpenBao at {current.vault_addr} is ready for Sealed:")
-    typer.echo(
-        f"  codec keys      {', '.join(report.codec_key_ids)} (current {report.codec_current})"
-    )
+    keys = ", ".join(report.codec_key_ids)
+    typer.echo(f"  codec keys      {keys} (current {report.codec_current})")
     typer.echo(f"  profiles        {', '.join(report.profiles_applied) or 'none applied'}")
     if report.profiles_revoked:
         typer.echo(f"  left revoked    {', '.join(report.profiles_revoked)}")
-    typer.echo(f"  worker AppRole  written to {target} (secret id valid {secret_id_ttl})")
+    for login in logins:
+        label = f"{login.login} login"
+        typer.echo(f"  {label:16}written to {where[login.login]} (valid {secret_id_ttl})")

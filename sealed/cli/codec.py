@@ -6,19 +6,37 @@ from typing import Annotated
 
 import typer
 
-from sealed.cli._shared import host_port, settings
+from sealed.cli._shared import fail, host_port, settings
 from sealed.client import codec_keyring
+from sealed.codec import CodecError
+from sealed.codec.server import CodecServer, serve
+from sealed.identity.backend import SecretUnavailable
 
 
 def codec_server(
     allow_origin: Annotated[
         list[str] | None, typer.Option(help="a Web UI origin besides temporal_ui_url")
     ] = None,
+    namespace: Annotated[
+        list[str] | None, typer.Option(help="serve only these namespaces (default: any)")
+    ] = None,
 ) -> None:
-    """Serve /encode and /decode (bearer token required) on codec_url."""
-    from sealed.codec.server import CodecServer, serve
-
+    """Serve /encode and /decode (bearer token required) on codec_url, with the
+    keys from SEALED_CODEC_KEYS(_FILE) or read from OpenBao with this process's login."""
     current = settings()
+    token = current.codec_bearer()
+    try:
+        keyring = codec_keyring(current)
+    except (CodecError, OSError, SecretUnavailable) as exc:
+        raise fail(f"no codec keys: {exc}", code=2) from exc
     host, port = host_port(current.codec_url)
     origins = [current.temporal_ui_url, *(allow_origin or [])]
-    serve(CodecServer(codec_keyring(current), current.codec_bearer(), origins, host, port))
+    server = CodecServer(
+        keyring,
+        token,
+        origins,
+        host,
+        port,
+        allowed_namespaces=namespace,
+    )
+    serve(server)

@@ -10,26 +10,21 @@ a bearer token only over https and only with its own login: tick "Include
 cross-origin credentials" in the UI's codec settings. CORS answers only the
 configured origins (the UI's).
 
-Stdlib only, like the ticket service, so it needs no web framework.
-
-    SEALED_CODEC_TOKEN=... SEALED_CODEC_KEYS=k1=... python -m sealed.codec.server --port 8234
+Stdlib only, like the ticket service, so it needs no web framework. Run by
+`sealed codec-server`, in the dev stack as in production.
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import hmac
 import html
 import json
 import logging
-import os
-import sys
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from http.cookies import CookieError, SimpleCookie
 from http.server import BaseHTTPRequestHandler
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -42,7 +37,6 @@ from sealed.httpservice import ServiceServer, ThreadedService, serve_until_signa
 
 log = logging.getLogger(__name__)
 
-TOKEN_ENV = "SEALED_CODEC_TOKEN"
 COOKIE = "sealed_codec"
 # A history page the UI decodes can hold many payloads of up to 2 MiB each.
 MAX_REQUEST_BYTES = 32 * 1024 * 1024
@@ -237,42 +231,6 @@ CodecServer.handler = _Handler
 
 
 def serve(server: CodecServer) -> None:
-    """Run until SIGTERM or SIGINT (for `main` and the `sealed codec-server` command)."""
+    """Run until SIGTERM or SIGINT (`sealed codec-server`)."""
     ids = ", ".join(server.keyring.key_ids)
     serve_until_signal(server, f"codec server listening on {{url}} (keys {ids})")
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8234)
-    parser.add_argument("--keys-file", type=Path, help="default: $SEALED_CODEC_KEYS")
-    parser.add_argument(
-        "--allow-origin", action="append", default=[], help="the Web UI's origin (repeatable)"
-    )
-    parser.add_argument("--namespace", action="append", help="serve only these (repeatable)")
-    args = parser.parse_args(argv)
-    token = os.environ.get(TOKEN_ENV)
-    if not token:
-        print(f"error: set {TOKEN_ENV} to the bearer token clients must send", file=sys.stderr)
-        return 2
-    try:
-        keyring = KeyRing.from_file(args.keys_file) if args.keys_file else KeyRing.from_env()
-    except (CodecError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    serve(
-        CodecServer(
-            keyring,
-            token,
-            args.allow_origin,
-            args.host,
-            args.port,
-            allowed_namespaces=args.namespace,
-        )
-    )
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -11,11 +11,12 @@ from pathlib import Path
 import httpx
 import hvac
 
+from sealed.config import ROOT_TOKEN_FILE
 from sealed.devstack.binaries import openbao
 from sealed.devstack.children import Children
 from sealed.devstack.ports import Ports
+from sealed.files import write_private
 
-ROOT_TOKEN_FILE = "vault-root-token"
 UNSEAL_KEY_FILE = "vault-unseal-key"
 
 _CONFIG = """
@@ -69,8 +70,7 @@ def _unseal(addr: str, data_dir: Path) -> str:
     root_file = data_dir / ROOT_TOKEN_FILE
     if not client.sys.is_initialized():
         keys = client.sys.initialize(secret_shares=1, secret_threshold=1)
-        for path, value in ((key_file, keys["keys_base64"][0]), (root_file, keys["root_token"])):
-            path.write_text(value)
-            path.chmod(0o600)
+        write_private(key_file, keys["keys_base64"][0])
+        write_private(root_file, keys["root_token"])
     client.sys.submit_unseal_key(key_file.read_text().strip())
     return root_file.read_text().strip()

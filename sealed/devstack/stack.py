@@ -10,39 +10,27 @@ A second `sealed dev` on the same data directory finds the running stack (its
 from __future__ import annotations
 
 import asyncio
-import json
 import os
-import secrets
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-import hvac.exceptions
-import requests
 from temporalio.client import Client
 
-from sealed.codec import KeyRing
+from sealed.config import CODEC_TOKEN_FILE
 from sealed.demo import EXAMPLE_PROFILES, TICKET_WRITERS
 from sealed.devstack.binaries import executable
 from sealed.devstack.children import Children, StackError
 from sealed.devstack.info import STATE_FILE, StackInfo, find_running
 from sealed.devstack.openbao import start_openbao
 from sealed.devstack.ports import Ports, port_open
-from sealed.identity.bootstrap import bootstrap
+from sealed.files import private_random
+from sealed.identity.bootstrap import BootstrapError, bootstrap
 from sealed.identity.openbao.admin import VaultAdmin
 from sealed.search_attributes import register_search_attributes
 
-CODEC_TOKEN_FILE = "codec-token"
 TICKETS_TOKEN_FILE = "tickets-token"
-
-
-def _secret_file(path: Path) -> str:
-    """A random value kept across restarts, readable only by its owner."""
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(32))
-        path.chmod(0o600)
-    return path.read_text().strip()
 
 
 class DevStack:
@@ -72,29 +60,30 @@ class DevStack:
         if busy:
             raise StackError(f"ports in use by another program: {', '.join(busy)}")
         self.children.logs.mkdir(parents=True, exist_ok=True)
+        self.info = info = StackInfo(
+            data_dir=self.data_dir,
+            owner_pid=os.getpid(),
+            temporal_address=f"127.0.0.1:{self.ports.temporal}",
+            ui_url=f"http://127.0.0.1:{self.ports.ui}",
+            vault_addr=f"http://127.0.0.1:{self.ports.vault}",
+            tickets_url=f"http://127.0.0.1:{self.ports.tickets}",
+            codec_url=f"http://127.0.0.1:{self.ports.codec}",
+            pids={},
+        )
         try:
             self._start_temporal()
-            self._start_codec(self._start_vault())
+            self._start_vault()
+            self._start_codec(info)
             self._start_tickets()
-            self.info = StackInfo(
-                data_dir=self.data_dir,
-                owner_pid=os.getpid(),
-                temporal_address=f"127.0.0.1:{self.ports.temporal}",
-                ui_url=f"http://127.0.0.1:{self.ports.ui}",
-                vault_addr=f"http://127.0.0.1:{self.ports.vault}",
-                tickets_url=f"http://127.0.0.1:{self.ports.tickets}",
-                codec_url=f"http://127.0.0.1:{self.ports.codec}",
-                pids={},
-            )
             if self.worker:
-                argv = [sys.executable, "-m", "sealed.workers"]
-                self.children.spawn("worker", argv, env=self.info.env())
-            self.info.pids = {name: p.pid for name, p in self.children.procs.items()}
-            (self.data_dir / STATE_FILE).write_text(self.info.model_dump_json(indent=2))
+                self.children.spawn("worker", [sys.executable, "-m", "sealed.workers"], info.env())
+            info.pids = {name: p.pid for name, p in self.children.procs.items()}
+            # Written last: until then no other process takes the stack for running.
+            (self.data_dir / STATE_FILE).write_text(info.model_dump_json(indent=2))
         except BaseException:
             self.stop()
             raise
-        return self.info
+        return info
 
     def stop(self) -> None:
         self.children.stop()
@@ -142,40 +131,41 @@ class DevStack:
         if added:
             self.say(f"registered search attributes: {', '.join(added)}")
 
-    def _start_vault(self) -> KeyRing:
-        """OpenBao, provisioned on every start: bootstrap (idempotent; a new
-        worker secret id each start) with the example profiles, and the demo's
-        ticket token."""
+    def _start_vault(self) -> None:
+        """OpenBao, provisioned on every start by the bootstrap production runs
+        (idempotent; new secret ids each start) with the example profiles, and
+        the demo's ticket token."""
         addr, root = start_openbao(self.children, self.data_dir, self.ports)
         admin = VaultAdmin(addr, root)
+        tickets_token = private_random(self.data_dir / TICKETS_TOKEN_FILE)
         try:
-            report, approle, keyring = bootstrap(admin, profiles=EXAMPLE_PROFILES)
-            admin.put_secret("tickets_token", _secret_file(self.data_dir / TICKETS_TOKEN_FILE))
-        except (hvac.exceptions.VaultError, requests.RequestException) as exc:
+            report, logins = bootstrap(
+                admin, profiles=EXAMPLE_PROFILES, values={"tickets_token": tickets_token}
+            )
+        except BootstrapError as exc:
             log = self.children.log_of("openbao")
             raise StackError(f"provisioning OpenBao failed: {exc} (its log: {log})") from exc
-        approle.write(self.data_dir)
+        for login in logins:
+            login.write(self.data_dir)
         if report.profiles_revoked:
             self.say(f"revoked, not applied: {', '.join(report.profiles_revoked)}")
-        return keyring
 
-    def _start_codec(self, keyring: KeyRing) -> None:
+    def _start_codec(self, info: StackInfo) -> None:
+        """`sealed codec-server`, as production runs it: the keys read from
+        OpenBao with its own login, which can read nothing else."""
         self.children.spawn(
             "codec",
             [
                 sys.executable,
                 "-m",
-                "sealed.codec.server",
-                "--port",
-                str(self.ports.codec),
-                "--allow-origin",
-                f"http://127.0.0.1:{self.ports.ui}",
+                "sealed",
+                "codec-server",
                 "--allow-origin",
                 f"http://localhost:{self.ports.ui}",
             ],
             env={
-                "SEALED_CODEC_TOKEN": _secret_file(self.data_dir / CODEC_TOKEN_FILE),
-                "SEALED_CODEC_KEYS": json.dumps(keyring.to_mapping()),
+                **info.env(),
+                "SEALED_CODEC_TOKEN": private_random(self.data_dir / CODEC_TOKEN_FILE),
             },
         )
         url = f"http://127.0.0.1:{self.ports.codec}/healthz"
@@ -194,7 +184,7 @@ class DevStack:
                 str(self.data_dir / "tickets.json"),
             ],
             env={
-                "SEALED_TICKETS_TOKEN": _secret_file(self.data_dir / TICKETS_TOKEN_FILE),
+                "SEALED_TICKETS_TOKEN": private_random(self.data_dir / TICKETS_TOKEN_FILE),
                 "SEALED_TICKETS_IDENTITY_ISSUER": f"http://127.0.0.1:{self.ports.vault}/v1/identity/oidc",
                 "SEALED_TICKETS_ALLOWED_PROFILES": ",".join(self.ticket_writers),
             },

@@ -1,29 +1,39 @@
 """Provisioning OpenBao / Vault for Sealed (`sealed bootstrap`). Idempotent: run
 on every `sealed dev` start and once, as an init service, before the workers of
-the production shape (docker-compose.yml). With an operator token it creates
-what the runtime needs and nothing reads a value back out:
+the production shape (docker-compose.yml). With an operator token it creates:
 
 - the KV v2 mount, waited on until it answers reads;
 - the codec key ring (created once, never replaced: histories depend on it);
 - the worker-wide redaction key (created once);
 - the identity token issuer that signs mission JWTs;
-- the worker's policy and AppRole, and a new secret id for it, with a bounded
-  TTL (the worker logs in again with it whenever its token expires);
+- two AppRoles, each with its policy and a new secret id of bounded TTL: the
+  worker's (mints per-call credentials, reads profiles, revocations and its
+  keys, never a secret value) and the codec server's (reads the codec keys,
+  nothing else);
 - every profile in a folder: its per-tool policies and its token role (a
-  revoked profile is left revoked)."""
+  revoked profile is left revoked);
+- secrets given to it by name (the dev stack's demo ticket token; production
+  keeps its own secrets in OpenBao by its own means).
+
+Key material stays in OpenBao: only key ids are reported. The two logins are
+returned for the caller to write as 0600 files; never printed or logged."""
 
 from __future__ import annotations
 
 import base64
 import secrets
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
 import hvac
 import hvac.exceptions
+import requests
 from pydantic import BaseModel, ConfigDict
 
-from sealed.codec import KeyRing
+from sealed.config import login_files
+from sealed.files import write_private
 from sealed.identity.openbao.admin import VaultAdmin
 from sealed.identity.openbao.keys import provision_vault_keys
 from sealed.identity.openbao.kv import (
@@ -37,9 +47,10 @@ from sealed.identity.openbao.kv import (
     read_kv,
     read_kv_versioned,
 )
-from sealed.identity.profiles import load_profile
+from sealed.identity.profiles import Profile, load_profile
 from sealed.identity.workload import AUDIENCE, OIDC_KEY, OIDC_ROLE, claims_template
 
+CODEC_ROLE = "sealed-codec"
 # The worker may mint per-call tokens under profile roles and end them, and read
 # profiles, revocations and its keys: it cannot read a single secret value itself.
 WORKER_POLICY = f"""
@@ -52,31 +63,37 @@ path "{KV_MOUNT}/data/{REDACTION_KEY_PATH}" {{ capabilities = ["read"] }}
 path "{KV_MOUNT}/data/{CODEC_KEYS_PATH}" {{ capabilities = ["read"] }}
 path "{KV_MOUNT}/data/{PROMPTS_PREFIX}/*" {{ capabilities = ["create", "read"] }}
 """
+# The codec server is an HTTP service the Web UI reaches: the keys, nothing more.
+CODEC_POLICY = f"""
+path "{KV_MOUNT}/data/{CODEC_KEYS_PATH}" {{ capabilities = ["read"] }}
+"""
 # A leaked secret id stops working after this, whatever else happens; the
-# operator re-runs bootstrap to give the worker a new one.
+# operator re-runs bootstrap (and restarts the worker) to give it a new one.
 DEFAULT_SECRET_ID_TTL = "720h"
-ROLE_ID_FILE = "worker-role-id"
-SECRET_ID_FILE = "worker-secret-id"
 
 
-class WorkerAppRole(BaseModel):
-    """The worker's login. The secret id is a credential: written to a 0600
-    file for the worker, never printed or logged."""
+class BootstrapError(RuntimeError):
+    """OpenBao refused or could not be reached; says which step, never a value."""
+
+
+class AppRoleLogin(BaseModel):
+    """A process's OpenBao login. The secret id is a credential."""
 
     model_config = ConfigDict(frozen=True)
 
+    login: Literal["worker", "codec"]
     role_id: str
     secret_id: str
 
     def __repr__(self) -> str:
-        return f"WorkerAppRole(role_id={self.role_id!r}, secret_id=<hidden>)"
+        return f"AppRoleLogin({self.login!r}, role_id={self.role_id!r}, secret_id=<hidden>)"
 
     def write(self, directory: Path) -> None:
+        """As the files Settings reads; created 0600, never readable by others."""
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        for name, value in ((ROLE_ID_FILE, self.role_id), (SECRET_ID_FILE, self.secret_id)):
-            path = directory / name
-            path.write_text(value)
-            path.chmod(0o600)
+        role_file, secret_file = login_files(self.login)
+        write_private(directory / role_file, self.role_id)
+        write_private(directory / secret_file, self.secret_id)
 
 
 class BootstrapReport(BaseModel):
@@ -105,23 +122,24 @@ def ensure_kv(client: hvac.Client, mount: str = KV_MOUNT, timeout: float = 30.0)
             time.sleep(0.05)
 
 
-def provision_worker(
-    client: hvac.Client, secret_id_ttl: str = DEFAULT_SECRET_ID_TTL
-) -> WorkerAppRole:
-    """The worker's policy and AppRole, and a new secret id for it."""
+def provision_approle(
+    client: hvac.Client, role: str, policy: str, secret_id_ttl: str
+) -> tuple[str, str]:
+    """The role's policy and AppRole (tokens live an hour, then it logs in
+    again with its secret id), and a new secret id: (role_id, secret_id)."""
     if "approle/" not in client.sys.list_auth_methods()["data"]:
         client.sys.enable_auth_method("approle")
-    client.sys.create_or_update_policy(name=WORKER_ROLE, policy=WORKER_POLICY)
+    client.sys.create_or_update_policy(name=role, policy=policy)
     client.auth.approle.create_or_update_approle(
-        WORKER_ROLE,
-        token_policies=[WORKER_ROLE],
+        role,
+        token_policies=[role],
         token_ttl="1h",
         token_max_ttl="24h",
         secret_id_ttl=secret_id_ttl,
     )
-    role_id = client.auth.approle.read_role_id(WORKER_ROLE)["data"]["role_id"]
-    secret_id = client.auth.approle.generate_secret_id(WORKER_ROLE)["data"]["secret_id"]
-    return WorkerAppRole(role_id=str(role_id), secret_id=str(secret_id))
+    role_id = client.auth.approle.read_role_id(role)["data"]["role_id"]
+    secret_id = client.auth.approle.generate_secret_id(role)["data"]["secret_id"]
+    return str(role_id), str(secret_id)
 
 
 def provision_identity_tokens(client: hvac.Client) -> None:
@@ -154,41 +172,64 @@ def ensure_redaction_key(client: hvac.Client) -> None:
         )
 
 
-def profile_files(directory: Path) -> list[Path]:
-    """The profiles to apply; a folder that holds none is a mistake worth saying."""
+def load_profiles(directory: Path) -> list[Profile]:
+    """Every profile in the folder, all valid (SpecError otherwise); a folder
+    that holds none is a mistake worth saying."""
     if not directory.is_dir():
         raise FileNotFoundError(f"profiles folder {directory} does not exist")
     files = sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")])
     if not files:
         raise FileNotFoundError(f"profiles folder {directory} holds no *.yaml profile")
-    return files
+    return [load_profile(path) for path in files]
 
 
 def bootstrap(
     admin: VaultAdmin,
     *,
     profiles: Path | None,
-    codec_keys_path: str = CODEC_KEYS_PATH,
     secret_id_ttl: str = DEFAULT_SECRET_ID_TTL,
-) -> tuple[BootstrapReport, WorkerAppRole, KeyRing]:
-    """Everything above, in order; safe to run again at any time."""
-    ensure_kv(admin.client)
-    keyring = provision_vault_keys(admin.client, codec_keys_path)
-    ensure_redaction_key(admin.client)
-    provision_identity_tokens(admin.client)
-    approle = provision_worker(admin.client, secret_id_ttl)
-    applied, revoked = [], []
-    for path in profile_files(profiles) if profiles is not None else []:
-        profile = load_profile(path)
-        if admin.revocation("profile", profile.name) is not None:
-            revoked.append(profile.name)
-            continue
-        admin.apply_profile(profile)
-        applied.append(profile.name)
+    values: Mapping[str, str] | None = None,
+) -> tuple[BootstrapReport, list[AppRoleLogin]]:
+    """Everything above, in order; safe to run again at any time. The profiles
+    are read (and a bad one refused) before anything is created."""
+    to_apply = load_profiles(profiles) if profiles is not None else []
+    client = admin.client
+    step = "KV mount"
+    try:
+        ensure_kv(client)
+        step = "codec keys"
+        keyring = provision_vault_keys(client)
+        step = "redaction key"
+        ensure_redaction_key(client)
+        step = "identity token issuer"
+        provision_identity_tokens(client)
+        for name, value in (values or {}).items():
+            step = f"secret '{name}'"
+            admin.put_secret(name, value)
+        applied, revoked = [], []
+        for profile in to_apply:
+            step = f"profile '{profile.name}'"
+            if admin.revocation("profile", profile.name) is not None:
+                revoked.append(profile.name)
+                continue
+            admin.apply_profile(profile)
+            applied.append(profile.name)
+        # Last, so a failed run leaves no secret id nobody holds.
+        step = "AppRoles"
+        logins = [
+            AppRoleLogin(login=login, role_id=role_id, secret_id=secret_id)
+            for login, role, policy in (
+                ("worker", WORKER_ROLE, WORKER_POLICY),
+                ("codec", CODEC_ROLE, CODEC_POLICY),
+            )
+            for role_id, secret_id in [provision_approle(client, role, policy, secret_id_ttl)]
+        ]
+    except (hvac.exceptions.VaultError, requests.RequestException) as exc:
+        raise BootstrapError(f"{step}: {type(exc).__name__}: {exc}") from exc
     report = BootstrapReport(
         codec_key_ids=keyring.key_ids,
         codec_current=keyring.current,
         profiles_applied=applied,
         profiles_revoked=revoked,
     )
-    return report, approle, keyring
+    return report, logins

@@ -37,10 +37,12 @@ async def test_bootstrap_twice_gives_a_bounded_login_that_reads_no_secret(
     code, out, err = await bootstrap(stack_env, *args, "--secret-id-ttl", "2h")
     assert code == 0, err
     assert "profiles        tester" in out
+    assert f"worker login    written to {creds}" in out
     role_id = (creds / "worker-role-id").read_text()
     secret_id = (creds / "worker-secret-id").read_text()
-    assert (creds / "worker-secret-id").stat().st_mode & 0o777 == 0o600
-    assert secret_id not in out + err
+    for name in ("worker-secret-id", "codec-secret-id"):
+        assert (creds / name).stat().st_mode & 0o777 == 0o600
+        assert (creds / name).read_text() not in out + err
 
     lookup = admin_for_tests.client.auth.approle.read_secret_id(WORKER_ROLE, secret_id)
     assert 0 < lookup["data"]["secret_id_ttl"] <= 2 * 3600
@@ -49,6 +51,17 @@ async def test_bootstrap_twice_gives_a_bounded_login_that_reads_no_secret(
     assert worker.call("profile", lambda c: read_kv(c, profile_path("tester"))) is not None
     with pytest.raises(SecretUnavailable, match="permission denied"):
         worker.call("secret", lambda c: read_kv(c, secret_path("tickets_token")))
+
+    # The codec server's login reads the codec keys and nothing else.
+    codec = VaultWorker(
+        stack.vault_addr,
+        (creds / "codec-role-id").read_text(),
+        (creds / "codec-secret-id").read_text(),
+    )
+    assert codec.call("keys", read_vault_keys).to_mapping() == keys
+    for path in (profile_path("tester"), secret_path("tickets_token")):
+        with pytest.raises(SecretUnavailable, match="permission denied"):
+            codec.call("other", lambda c, p=path: read_kv(c, p))
 
     code, out, err = await bootstrap(stack_env, *args)
     assert code == 0, err

@@ -161,20 +161,27 @@ def test_ui_login_cookie(server: CodecServer) -> None:
     assert forged.status_code == 401
 
 
-def test_main_process() -> None:
-    """`python -m sealed.codec.server` with keys and token from the environment."""
-    env = {
-        **os.environ,
-        "SEALED_CODEC_TOKEN": TOKEN,
-        "SEALED_CODEC_KEYS": "k1=" + KEYRING.to_mapping()["keys"]["k1"],
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sealed.codec.server", "--port", "0", "--allow-origin", UI],
+def codec_server(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "sealed", "codec-server", *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
+
+
+def test_the_codec_server_command(tmp_path) -> None:
+    """`sealed codec-server` with keys and token from the environment; refusing
+    to start without a token or keys."""
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("SEALED_")},
+        "SEALED_DATA_DIR": str(tmp_path),
+        "SEALED_CODEC_URL": "http://127.0.0.1:0",
+        "SEALED_CODEC_TOKEN": TOKEN,
+        "SEALED_CODEC_KEYS": "k1=" + KEYRING.to_mapping()["keys"]["k1"],
+    }
+    proc = codec_server("--allow-origin", UI, env=env)
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
@@ -190,22 +197,17 @@ def test_main_process() -> None:
         out, _ = proc.communicate(timeout=10)
     assert proc.returncode == 0
     assert TOKEN not in line + out and SECRET not in line + out
-    missing = subprocess.run(
-        [sys.executable, "-m", "sealed.codec.server", "--port", "0"],
-        env={k: v for k, v in env.items() if k != "SEALED_CODEC_KEYS"},
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert missing.returncode == 2 and "SEALED_CODEC_KEYS" in missing.stderr
-    no_file = subprocess.run(
-        [sys.executable, "-m", "sealed.codec.server", "--keys-file", "/nonexistent/keys"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert no_file.returncode == 2 and "/nonexistent/keys" in no_file.stderr
+
+    def refused(**changes: str | None) -> str:
+        changed = {k: v for k, v in {**env, **changes}.items() if v is not None}
+        done = codec_server(env=changed)
+        out, _ = done.communicate(timeout=30)
+        assert done.returncode != 0
+        return out
+
+    assert "SEALED_CODEC_TOKEN" in refused(SEALED_CODEC_TOKEN=None)
+    assert "SEALED_CODEC_KEYS" in refused(SEALED_CODEC_KEYS=None)
+    assert "/nonexistent/keys" in refused(SEALED_CODEC_KEYS_FILE="/nonexistent/keys")
 
 
 # --- the stock CLI against a real dev server -----------------------------------------

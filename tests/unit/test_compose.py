@@ -1,6 +1,7 @@
 """docker-compose.yml cannot run here (no Docker engine) but must stay valid,
 and its shape must hold: the bootstrap init service provisions OpenBao with
-`sealed bootstrap` before the workers start, and only it holds the operator token."""
+`sealed bootstrap` before the worker and codec server start, only it holds the
+operator token (as a secret file), and each of them reads only its own login."""
 
 from __future__ import annotations
 
@@ -34,13 +35,16 @@ def compose(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]
 
 @pytest.fixture
 def env(tmp_path) -> dict[str, str]:
-    password = tmp_path / "pw.txt"
-    password.write_text("example\n")
+    files = {}
+    for name in ("postgres", "vault", "codec"):
+        files[name] = tmp_path / name
+        files[name].write_text(f"{name}-example\n")
     return {
         **os.environ,
-        "SEALED_VAULT_TOKEN": "operator-token-example",
-        "SEALED_CODEC_TOKEN": "codec-token-example",
-        "SEALED_POSTGRES_PASSWORD_FILE": str(password),
+        "SEALED_VAULT_TOKEN_FILE": str(files["vault"]),
+        "SEALED_CODEC_TOKEN_FILE": str(files["codec"]),
+        "SEALED_POSTGRES_PASSWORD_FILE": str(files["postgres"]),
+        "SEALED_PROFILES_DIR": str(ROOT / "examples" / "profiles"),
     }
 
 
@@ -49,20 +53,36 @@ def test_compose_file_is_valid(env):
     assert done.returncode == 0, done.stderr
 
 
-def test_bootstrap_runs_before_the_workers_and_only_it_holds_the_operator_token(env):
+def test_bootstrap_first_and_each_service_reads_only_its_own_login(env):
     done = compose(env)
     assert done.returncode == 0, done.stderr
     services = yaml.safe_load(done.stdout)["services"]
-    assert services["bootstrap"]["command"][:2] == ["sealed", "bootstrap"]
-    for name in ("worker", "codec-server"):
+    bootstrap = services["bootstrap"]
+    assert bootstrap["command"][:2] == ["sealed", "bootstrap"]
+    assert [s["source"] for s in bootstrap["secrets"]] == ["sealed_vault_token"]
+    logins = {
+        "worker": "worker-login:/run/sealed/worker",
+        "codec-server": "codec-login:/run/sealed/codec",
+    }
+    for name, login in logins.items():
         service = services[name]
         assert service["depends_on"]["bootstrap"]["condition"] == "service_completed_successfully"
-        assert "SEALED_VAULT_TOKEN" not in service["environment"]
-        assert "operator-token-example" not in yaml.safe_dump(service)
-        # The AppRole login bootstrap wrote, read-only.
-        assert "worker-identity:/run/sealed:ro" in service["volumes"]
+        assert "sealed_vault_token" not in yaml.safe_dump(service)
+        assert not any("TOKEN" in key for key in service["environment"])
+        assert f"{login}:ro" in service["volumes"]
+        other = next(v for n, v in logins.items() if n != name)
+        assert not any(v.startswith(other.split(":")[0]) for v in service["volumes"])
+        assert service["environment"]["SEALED_DATA_DIR"] == login.split(":")[1]
 
 
-def test_compose_refuses_to_bootstrap_without_an_operator_token(env):
-    done = compose({k: v for k, v in env.items() if k != "SEALED_VAULT_TOKEN"}, "-q")
-    assert done.returncode != 0 and "operator token" in done.stderr
+@pytest.mark.parametrize(
+    ("missing", "says"),
+    [
+        ("SEALED_VAULT_TOKEN_FILE", "operator token"),
+        ("SEALED_PROFILES_DIR", "agent profiles"),
+        ("SEALED_CODEC_TOKEN_FILE", "bearer token"),
+    ],
+)
+def test_compose_refuses_what_is_not_given(env, missing, says):
+    done = compose({k: v for k, v in env.items() if k != missing}, "-q")
+    assert done.returncode != 0 and says in done.stderr

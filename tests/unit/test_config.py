@@ -45,3 +45,50 @@ def test_unknown_setting_is_an_error(tmp_path):
     (tmp_path / "sealed.toml").write_text('temporal_adress = "typo:7233"\n')
     with pytest.raises(ValidationError, match="temporal_adress"):
         Settings()
+
+
+def test_the_cli_uses_a_running_stack_but_never_over_explicit_settings(monkeypatch, tmp_path):
+    """An operator with a local stack running who names a production OpenBao
+    must reach that OpenBao, not the local one."""
+    import json
+    import os
+    import socket
+
+    from sealed.cli._shared import settings
+    from sealed.devstack import StackInfo
+
+    with socket.socket() as temporal:
+        temporal.bind(("127.0.0.1", 0))
+        temporal.listen()
+        port = temporal.getsockname()[1]
+        info = StackInfo(
+            data_dir=tmp_path,
+            owner_pid=os.getpid(),
+            temporal_address=f"127.0.0.1:{port}",
+            ui_url="http://127.0.0.1:1",
+            vault_addr="http://127.0.0.1:2",
+            tickets_url="http://127.0.0.1:3",
+            codec_url="http://127.0.0.1:4",
+            pids={},
+        )
+        (tmp_path / "stack.json").write_text(json.dumps(info.model_dump(mode="json")))
+        monkeypatch.setenv("SEALED_DATA_DIR", str(tmp_path))
+        assert settings().vault_addr == "http://127.0.0.1:2"
+        monkeypatch.setenv("SEALED_VAULT_ADDR", "https://vault.prod:8200")
+        current = settings()
+    assert current.vault_addr == "https://vault.prod:8200"
+    assert current.temporal_address == f"127.0.0.1:{port}"
+
+
+def test_secret_files_between_environment_and_settings_file(monkeypatch, tmp_path):
+    """Docker and Kubernetes secrets: /run/secrets/sealed_<field> (here a folder
+    of our own) sets the field, so a token need not sit in the environment."""
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "sealed_vault_token").write_text("from-secret-file")
+    (secrets / "sealed_task_queue").write_text("from-secret-file")
+    (tmp_path / "sealed.toml").write_text('vault_token = "from-toml"\n')
+    monkeypatch.setenv("SEALED_SECRETS_DIR", str(secrets))
+    assert Settings().vault_token == "from-secret-file"
+    monkeypatch.setenv("SEALED_TASK_QUEUE", "from-env")
+    assert Settings().task_queue == "from-env"

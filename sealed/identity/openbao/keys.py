@@ -21,19 +21,19 @@ from sealed.identity.openbao.kv import (
 from sealed.identity.openbao.worker import VaultWorker
 
 
-def read_vault_keys(client: hvac.Client, path: str = CODEC_KEYS_PATH) -> KeyRing:
-    found = read_kv_versioned(client, path)
+def read_vault_keys(client: hvac.Client) -> KeyRing:
+    found = read_kv_versioned(client, CODEC_KEYS_PATH)
     if found is None:
-        raise CodecError(f"no codec keys at {KV_MOUNT}/{path}: run `sealed bootstrap` first")
+        raise CodecError(f"no codec keys at {KV_MOUNT}/{CODEC_KEYS_PATH}: run `sealed bootstrap`")
     return KeyRing.from_mapping(found[0])
 
 
-def _write_vault(client: hvac.Client, ring: KeyRing, path: str, cas: int) -> bool:
+def _write_vault(client: hvac.Client, ring: KeyRing, cas: int) -> bool:
     """Check-and-set write: False if someone else wrote first (their keys win, and
     the caller re-reads), so two concurrent rotations never drop a key."""
     try:
         client.secrets.kv.v2.create_or_update_secret(
-            path=path, secret=ring.to_mapping(), cas=cas, mount_point=KV_MOUNT
+            path=CODEC_KEYS_PATH, secret=ring.to_mapping(), cas=cas, mount_point=KV_MOUNT
         )
     except hvac.exceptions.InvalidRequest as exc:
         if "check-and-set" in str(exc):
@@ -42,27 +42,29 @@ def _write_vault(client: hvac.Client, ring: KeyRing, path: str, cas: int) -> boo
     return True
 
 
-def provision_vault_keys(client: hvac.Client, path: str = CODEC_KEYS_PATH) -> KeyRing:
-    """The key ring at `path`, created with one fresh key if absent.
-    Idempotent: an existing ring is returned unchanged."""
+def provision_vault_keys(client: hvac.Client) -> KeyRing:
+    """The key ring, created with one fresh key if absent. Idempotent: an
+    existing ring is returned unchanged (histories depend on its keys)."""
     while True:
-        found = read_kv_versioned(client, path)
+        found = read_kv_versioned(client, CODEC_KEYS_PATH)
         if found is not None:
             return KeyRing.from_mapping(found[0])
         key_id = new_key_id()
         ring = KeyRing({key_id: new_key()}, key_id)
-        if _write_vault(client, ring, path, cas=0):
+        if _write_vault(client, ring, cas=0):
             return ring
 
 
-def rotate_vault_keys(client: hvac.Client, path: str = CODEC_KEYS_PATH) -> KeyRing:
+def rotate_vault_keys(client: hvac.Client) -> KeyRing:
     """Add a fresh current key, keeping the old ones so old histories still decode."""
     while True:
-        found = read_kv_versioned(client, path)
+        found = read_kv_versioned(client, CODEC_KEYS_PATH)
         if found is None:
-            raise CodecError(f"no codec keys at {KV_MOUNT}/{path}: run `sealed bootstrap` first")
+            raise CodecError(
+                f"no codec keys at {KV_MOUNT}/{CODEC_KEYS_PATH}: run `sealed bootstrap`"
+            )
         ring = KeyRing.from_mapping(found[0]).with_new_current(new_key_id(), new_key())
-        if _write_vault(client, ring, path, cas=found[1]):
+        if _write_vault(client, ring, cas=found[1]):
             return ring
 
 
