@@ -31,7 +31,7 @@ from sealed.models import (
     ToolCallResult,
 )
 from sealed.pinning import PromptStore, original_for_turn
-from sealed.redaction.screen import Screens
+from sealed.redaction.screen import Screen, Screens
 from sealed.tools.registry import ToolContext, ToolDef, ToolError
 
 log = structlog.get_logger("sealed.activities")
@@ -44,6 +44,12 @@ def _tool_error(request: ToolCallInput, message: str) -> ToolCallResult:
         output=f"tool error: {message}",
         is_error=True,
     )
+
+
+def _redacted(exc: Exception, screen: Screen) -> ApplicationError:
+    """The error as it leaves the activity: same type name (the retry policy
+    decides on it), message redacted, no traceback of the original."""
+    return ApplicationError(screen.error(exc), type=type(exc).__name__)
 
 
 def _attempt_ttl() -> timedelta:
@@ -110,7 +116,7 @@ class MissionActivities:
                 raise
             except Exception as exc:
                 # A provider's error may quote its key or the prompt.
-                raise screen.error(exc) from None
+                raise _redacted(exc, screen) from None
             # ... and its reply (which may echo what a tool leaked) is redacted too.
             reply = screen.reply_in(raw)
         log.info(
@@ -211,7 +217,7 @@ class MissionActivities:
                     except Exception as exc:
                         # Retried per the policy; its message (which reaches history
                         # and the SDK's log) redacted, the original chain dropped.
-                        raise screen.error(exc) from None
+                        raise _redacted(exc, screen) from None
             except CredentialRefused as exc:
                 bound.info("tool call", outcome="refused")
                 return _tool_error(request, str(exc))

@@ -12,8 +12,8 @@ values).
   what a tool leaked;
 - `tool_output`: a tool's output or error, redacted, screened for prompt
   injection and, if flagged, fenced as untrusted data;
-- `error`: an exception as it may leave the activity (its message may quote a
-  secret and reaches history and the SDK's log).
+- `error`: an exception's text as it may leave the activity (its message may
+  quote a secret, and reaches history and the SDK's log).
 
 Fails closed: if redaction raises, so does the crossing, and the activity
 fails without anything unredacted leaving it."""
@@ -27,7 +27,6 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
-from temporalio.exceptions import ApplicationError
 
 from sealed.audit import AuditEvent, AuditLog
 from sealed.identity.backend import SecretValue
@@ -41,17 +40,6 @@ class RedactionKeys(Protocol):
     async def master(self) -> bytes:
         """The worker-wide key the per-mission fingerprint keys derive from."""
         ...
-
-
-class StaticRedactionKey:
-    """A key given in configuration (tests, a single machine); the workers'
-    default reads it from OpenBao (sealed.identity.openbao.keys)."""
-
-    def __init__(self, key: bytes) -> None:
-        self._key = key
-
-    async def master(self) -> bytes:
-        return self._key
 
 
 class ScreenedOutput(BaseModel):
@@ -118,11 +106,9 @@ class Screen:
         self._signals += signals
         return ScreenedOutput(text=neutralise(redacted, verdict), flags=signals)
 
-    def error(self, exc: BaseException) -> ApplicationError:
-        """Same type name (the retry policy decides on it), message redacted,
-        no traceback of the original."""
-        message = self._text(f"{type(exc).__name__}: {exc}")
-        return ApplicationError(message, type=type(exc).__name__)
+    def error(self, exc: BaseException) -> str:
+        """`Type: message`, redacted."""
+        return self._text(f"{type(exc).__name__}: {exc}")
 
     # --- what closing writes --------------------------------------------------------
 

@@ -12,7 +12,7 @@ from sealed.audit import AuditLog
 from sealed.identity.backend import Lease, SecretUnavailable
 from sealed.identity.broker import CredentialBroker, CredentialRefused
 from sealed.identity.profiles import Profile
-from tests.fakes import DictBackend
+from sealed.testing import DictBackend
 
 PROFILE = Profile.model_validate(
     {

@@ -114,6 +114,31 @@ def test_one_installed_name(path):
     assert not bare, f"{path.relative_to(ROOT)} imports {sorted(bare)}"
 
 
+OPENBAO_HOMES = (
+    "sealed/identity/openbao/",
+    "sealed/identity/bootstrap.py",
+    "sealed/devstack/openbao.py",
+)
+
+
+def test_one_home_for_openbao():
+    """hvac is imported where OpenBao is talked to, and nowhere else."""
+    talking = {
+        str(p.relative_to(ROOT))
+        for p in [*python_files(ROOT / "sealed"), *APP_FILES]
+        if any(within(n, "hvac") for n in imports(p))
+    }
+    assert talking and all(t.startswith(OPENBAO_HOMES) for t in talking), talking
+
+
+@pytest.mark.parametrize("room", ["audit", "identity", "pinning", "redaction"])
+def test_the_spine_is_testable_without_temporal(room):
+    """What every activity goes through is plain code: Temporal stays in the
+    apps, the codec and the client side."""
+    for path in python_files(ROOT / "sealed" / room):
+        assert not {n for n in imports(path) if within(n, "temporalio")}, path
+
+
 def test_no_module_is_too_long():
     long = {
         str(p.relative_to(ROOT)): n

@@ -34,10 +34,10 @@ from sealed.models import (
     ModelSpec,
 )
 from sealed.pinning import FilePromptStore
-from sealed.redaction.screen import Screens, StaticRedactionKey
+from sealed.redaction.screen import Screens
+from sealed.testing import DictBackend, StaticProfiles, StaticRedactionKey
 from sealed.tools.registry import REGISTRY, ToolContext, ToolError, tool
 from sealed.workers.worker import Spine, build_worker
-from tests.fakes import DictBackend, StaticProfiles
 
 
 class EchoArgs(BaseModel):

@@ -13,7 +13,8 @@ from sealed.audit import AuditLog
 from sealed.identity.backend import SecretValue
 from sealed.models import Message, ModelReply, ModelRequest, ModelScript, ModelSpec, ToolCall
 from sealed.redaction.injection import InjectionVerdict
-from sealed.redaction.screen import Screens, StaticRedactionKey
+from sealed.redaction.screen import Screens
+from sealed.testing import StaticRedactionKey
 
 KEY = StaticRedactionKey(b"m" * 32)
 SECRET = "tok-9f8e7d6c5b4a3210"
@@ -101,8 +102,7 @@ async def test_an_error_leaves_with_its_type_and_a_redacted_message(audit):
     async with Screens(KEY, audit).open("m-1", [], where="model_turn") as screen:
         screen.issue({"api_key": SecretValue("api_key", SECRET)})
         error = screen.error(ConnectionError(f"401 for {SECRET}"))
-    assert error.type == "ConnectionError"
-    assert error.message == "ConnectionError: 401 for [REDACTED:api_key]"
+    assert error == "ConnectionError: 401 for [REDACTED:api_key]"
 
 
 async def test_nothing_found_writes_nothing(audit):

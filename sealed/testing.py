@@ -1,5 +1,7 @@
-"""In-memory stand-ins for unit tests. Every real backend has its own test
-against its real server (tests/integration)."""
+"""What a user needs to test their own agents and tools without servers: a
+credential backend over a dict, profiles held in memory, a redaction key given
+in code. Each stands in for a real backend that has its own test against its
+real server; use them with `sealed.workers.worker.build_worker(spine=...)`."""
 
 from __future__ import annotations
 
@@ -40,6 +42,8 @@ class DictBackend:
 
 
 class StaticProfiles:
+    """Registered profiles, and the names (profiles or missions) revoked."""
+
     def __init__(self, *profiles: Profile, revoked: set[str] | None = None) -> None:
         self.profiles = {p.name: p for p in profiles}
         self.revoked = revoked or set()
@@ -51,3 +55,14 @@ class StaticProfiles:
             return self.profiles[profile]
         except KeyError:
             raise ProfileNotAllowed(f"profile '{profile}' is not registered") from None
+
+
+class StaticRedactionKey:
+    """The worker-wide redaction key, given in code; workers read theirs from
+    OpenBao (sealed.identity.openbao.keys.VaultRedactionKey)."""
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+
+    async def master(self) -> bytes:
+        return self._key
