@@ -36,7 +36,7 @@ bench: $(STAMP)
 	$(PY) -m bench.redaction
 	$(PY) -m bench.replay
 
-# Regenerates the committed histories that tests/replay replays (see README).
+# Regenerates the committed histories tests/unit/test_replay.py replays (see README).
 histories: $(STAMP)
 	$(PY) -m tests.record_histories
 

@@ -42,9 +42,9 @@ from sealed.devstack import StackInfo
 from sealed.identity.backend import CredentialRequest, Lease, SecretSpec
 from sealed.identity.broker import CredentialBroker
 from sealed.identity.openbao.admin import VaultAdmin
+from sealed.identity.openbao.approle import AppRoleClient
 from sealed.identity.openbao.credentials import VaultBackend
 from sealed.identity.openbao.kv import KV_MOUNT, read_kv, secret_path
-from sealed.identity.openbao.worker import VaultWorker
 from sealed.identity.profiles import Profile, load_profile, token_role, tool_policy
 from sealed.missions import submit
 from sealed.models import MissionResult, MissionSpec, MissionStatus
@@ -135,12 +135,12 @@ async def issue_use_revoke(
     assert profile is not None
     expected = (info.data_dir / "tickets-token").read_text().strip()
     approle = settings.worker_approle()
-    vault = VaultWorker(info.vault_addr, *approle)
+    vault = AppRoleClient(info.vault_addr, *approle)
     audit = AuditLog(info.data_dir / "bench-audit.log")
     broker = CredentialBroker(dict.fromkeys(VaultBackend.kinds, VaultBackend(vault)), audit)
     raw = RawFloor(info.vault_addr, approle, profile)
     # Both identities logged in before the count (a stale ~/.vault-token, which
-    # hvac.Client picks up, is refused first: VaultWorker then logs in).
+    # hvac.Client picks up, is refused first: AppRoleClient then logs in).
     vault.call("login", lambda c: c.auth.token.lookup_self())
     tokens_before = len(admin.client.adapter.list("/v1/auth/token/accessors")["data"]["keys"])
     runtime_s: list[float] = []
@@ -192,7 +192,7 @@ async def issue_use_revoke(
 
 
 async def breakdown(
-    info: StackInfo, vault: VaultWorker, profile: Profile, audit: AuditLog, raw: RawFloor
+    info: StackInfo, vault: AppRoleClient, profile: Profile, audit: AuditLog, raw: RawFloor
 ) -> dict[str, tuple[int, float]]:
     """Where the runtime's extra time goes: each step it takes that the raw
     floor does not (or takes differently), measured alone, interleaved, median
@@ -369,7 +369,7 @@ async def fan_out(
         handles = await asyncio.gather(*(submit(client, settings, spec) for _ in range(count)))
         async with asyncio.timeout(120):
             await all_in.wait()
-        backend = VaultBackend(VaultWorker(info.vault_addr, *settings.worker_approle()))
+        backend = VaultBackend(AppRoleClient(info.vault_addr, *settings.worker_approle()))
         leaked = [
             (
                 await backend.issue(

@@ -34,8 +34,8 @@ with workflow.unsafe.imports_passed_through():
     from sealed.client import connect
     from sealed.config import Settings
     from sealed.devstack import StackInfo
+    from sealed.identity.openbao.approle import AppRoleClient
     from sealed.identity.openbao.stores import VaultProfiles
-    from sealed.identity.openbao.worker import VaultWorker
     from sealed.missions import submit
     from sealed.models import (
         Limits,
@@ -216,7 +216,7 @@ async def run_all(info: StackInfo, turns: list[int], reps: int) -> list[Row]:
     settings = use_stack(info)
     # The real backend answers the worker's own AppRole identity: every tool call
     # checks its profile and revocations there (tickets.read needs no secret).
-    vault = VaultWorker(info.vault_addr, *settings.worker_approle())
+    vault = AppRoleClient(info.vault_addr, *settings.worker_approle())
     await VaultProfiles(vault).for_call("support-agent", "bench")
     client = await connect(settings)
     mission_worker = build_worker(client, settings)

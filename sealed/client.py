@@ -10,8 +10,8 @@ from temporalio.client import Client
 
 from sealed.codec import KeyRing, data_converter
 from sealed.config import Settings
+from sealed.identity.openbao.approle import AppRoleClient
 from sealed.identity.openbao.keys import read_vault_keys
-from sealed.identity.openbao.worker import VaultWorker
 
 
 def codec_keyring(settings: Settings) -> KeyRing:
@@ -29,7 +29,7 @@ def codec_keyring(settings: Settings) -> KeyRing:
             "no codec keys: set SEALED_CODEC_KEYS or SEALED_CODEC_KEYS_FILE, or give this "
             "process an OpenBao login (`sealed bootstrap`, or run the dev stack)"
         )
-    return VaultWorker(settings.vault_addr, *login).call("codec keys", read_vault_keys)
+    return AppRoleClient(settings.vault_addr, *login).call("codec keys", read_vault_keys)
 
 
 async def connect(settings: Settings) -> Client:

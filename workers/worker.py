@@ -22,10 +22,10 @@ from sealed.identity.agentcore import AgentCoreApiKey, AgentCoreOAuth2
 from sealed.identity.aws import AwsSecretsManager, AwsSts, aws_client_factory
 from sealed.identity.backend import CredentialBackend
 from sealed.identity.broker import CredentialBroker
+from sealed.identity.openbao.approle import AppRoleClient
 from sealed.identity.openbao.credentials import VaultBackend
 from sealed.identity.openbao.keys import VaultRedactionKey
 from sealed.identity.openbao.stores import VaultProfiles, VaultPromptStore
-from sealed.identity.openbao.worker import VaultWorker
 from sealed.identity.profiles import ProfileSource
 from sealed.logging import configure_logging
 from sealed.pinning import PromptStore
@@ -64,7 +64,7 @@ class Spine:
 def vault_spine(settings: Settings) -> Spine:
     """The worker's own AppRole identity and everything it reads with it: the
     profiles, every tool call's credentials from any backend, the redaction key."""
-    vault = VaultWorker(settings.vault_addr, *settings.worker_approle())
+    vault = AppRoleClient(settings.vault_addr, *settings.worker_approle())
     backend = VaultBackend(vault)
     backends: dict[str, CredentialBackend] = dict.fromkeys(VaultBackend.kinds, backend)
     backends.update({b.name: b for b in aws_backends(settings)})

@@ -19,6 +19,7 @@ from sealed.cli import (
     replay,
     revoke,
     stack,
+    worker,
 )
 
 app = typer.Typer(
@@ -32,7 +33,7 @@ app.command()(missions.submit)
 app.command()(missions.status)
 app.command("list")(missions.list_)
 app.command()(missions.abort)
-app.command()(missions.worker)
+app.command()(worker.worker)
 app.command("bootstrap")(bootstrap.bootstrap_command)
 app.add_typer(profiles.app, name="profiles")
 app.add_typer(revoke.app, name="revoke")

@@ -15,7 +15,9 @@ from sealed.cli._shared import admin, fail, settings
 from sealed.client import connect
 from sealed.config import Settings
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+app = typer.Typer(
+    no_args_is_help=True, help="The audit log: its chain, a mission's events and prompt."
+)
 
 LogFile = Annotated[
     Path | None, typer.Option("--file", help="the audit log (default: <data_dir>/audit.log)")

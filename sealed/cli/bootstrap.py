@@ -36,9 +36,11 @@ def bootstrap_command(
         str, typer.Option(help="how long the new secret ids stay valid")
     ] = DEFAULT_SECRET_ID_TTL,
 ) -> None:
-    """Create (or check) the KV mount, codec keys, redaction key, identity token
-    issuer, the profiles, and the worker's and codec server's AppRoles; safe to
-    run again."""
+    """Provision OpenBao for Sealed (idempotent).
+
+    Creates, or checks, the KV mount, the codec keys, the redaction key, the
+    identity token issuer, the profiles, and the worker's and the codec
+    server's AppRoles, whose logins it writes as 0600 files."""
     current = settings()
     worker_dir = credentials_dir or current.data_dir
     where = {"worker": worker_dir, "codec": codec_credentials_dir or worker_dir}

@@ -21,8 +21,10 @@ def codec_server(
         list[str] | None, typer.Option(help="serve only these namespaces (default: any)")
     ] = None,
 ) -> None:
-    """Serve /encode and /decode (bearer token required) on codec_url, with the
-    keys from SEALED_CODEC_KEYS(_FILE) or read from OpenBao with this process's login."""
+    """Serve /encode and /decode (bearer token required) on codec_url.
+
+    The keys come from SEALED_CODEC_KEYS(_FILE), else from OpenBao, read with
+    this process's login."""
     current = settings()
     token = current.codec_bearer()
     try:

@@ -1,5 +1,5 @@
-"""`sealed submit | status | list | abort | worker`: missions through the
-Temporal client (what `temporal workflow ...` does too, decoded)."""
+"""`sealed submit | status | list | abort`: missions through the Temporal
+client (what `temporal workflow ...` does too, decoded)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from sealed import missions
 from sealed.cli._shared import admin, fail, settings
 from sealed.client import connect
 from sealed.config import Settings
-from sealed.logging import configure_logging
 from sealed.models import MissionResult, MissionSpec, MissionStatus
 from sealed.revocation import SubmissionRefused, ensure_submittable
 from sealed.spec_loader import SpecError, load_mission
@@ -116,12 +115,3 @@ def abort(
         typer.echo(f"{p.mission_id}: {p.status.value} ({p.reason})")
 
     asyncio.run(go())
-
-
-def worker() -> None:
-    """Run a worker for the mission task queue."""
-    from sealed.workers.worker import run_worker
-
-    current = settings()
-    configure_logging(current.log_format)
-    asyncio.run(run_worker(current))

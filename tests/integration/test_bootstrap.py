@@ -14,9 +14,9 @@ import yaml
 from sealed.devstack import StackInfo
 from sealed.identity.backend import SecretUnavailable
 from sealed.identity.openbao.admin import VaultAdmin
+from sealed.identity.openbao.approle import AppRoleClient
 from sealed.identity.openbao.keys import read_vault_keys
 from sealed.identity.openbao.kv import WORKER_ROLE, profile_path, read_kv, secret_path
-from sealed.identity.openbao.worker import VaultWorker
 from sealed.identity.profiles import token_role
 from tests.integration.conftest import TESTER_PROFILE, run_cli
 
@@ -47,13 +47,13 @@ async def test_bootstrap_twice_gives_a_bounded_login_that_reads_no_secret(
     lookup = admin_for_tests.client.auth.approle.read_secret_id(WORKER_ROLE, secret_id)
     assert 0 < lookup["data"]["secret_id_ttl"] <= 2 * 3600
 
-    worker = VaultWorker(stack.vault_addr, role_id, secret_id)
+    worker = AppRoleClient(stack.vault_addr, role_id, secret_id)
     assert worker.call("profile", lambda c: read_kv(c, profile_path("tester"))) is not None
     with pytest.raises(SecretUnavailable, match="permission denied"):
         worker.call("secret", lambda c: read_kv(c, secret_path("tickets_token")))
 
     # The codec server's login reads the codec keys and nothing else.
-    codec = VaultWorker(
+    codec = AppRoleClient(
         stack.vault_addr,
         (creds / "codec-role-id").read_text(),
         (creds / "codec-secret-id").read_text(),

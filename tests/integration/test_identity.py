@@ -26,9 +26,9 @@ from sealed.identity.backend import CredentialRequest, SecretSpec, SecretUnavail
 from sealed.identity.bootstrap import ensure_kv
 from sealed.identity.broker import CredentialBroker, CredentialRefused
 from sealed.identity.openbao.admin import VaultAdmin
+from sealed.identity.openbao.approle import AppRoleClient
 from sealed.identity.openbao.credentials import VaultBackend
 from sealed.identity.openbao.kv import read_kv_versioned
-from sealed.identity.openbao.worker import VaultWorker
 from sealed.identity.profiles import Profile, ProfileNotAllowed
 from sealed.models import MissionSpec, MissionStatus
 from sealed.revocation import Revoker, SubmissionRefused, ensure_submittable
@@ -41,8 +41,8 @@ def admin(stack: StackInfo) -> VaultAdmin:
 
 
 @pytest.fixture(scope="module")
-def vault_worker(stack_settings: Settings) -> VaultWorker:
-    return VaultWorker(stack_settings.vault_addr, *stack_settings.worker_approle())
+def vault_worker(stack_settings: Settings) -> AppRoleClient:
+    return AppRoleClient(stack_settings.vault_addr, *stack_settings.worker_approle())
 
 
 def victim_profile(name: str) -> Profile:

@@ -14,8 +14,8 @@ import pytest
 from sealed.devstack import StackInfo
 from sealed.identity.backend import CredentialRequest, SecretSpec, SecretUnavailable
 from sealed.identity.openbao.admin import VaultAdmin
+from sealed.identity.openbao.approle import AppRoleClient
 from sealed.identity.openbao.credentials import VaultBackend
-from sealed.identity.openbao.worker import VaultWorker
 from sealed.identity.profiles import Profile
 from sealed.identity.workload import IdentityVerifier, InvalidIdentity
 from sealed.tools.ticket_service import IDENTITY_HEADER
@@ -38,7 +38,7 @@ def request(profile: str, mission: str) -> CredentialRequest:
 
 @pytest.fixture(scope="module")
 def backend(stack_settings) -> VaultBackend:
-    return VaultBackend(VaultWorker(stack_settings.vault_addr, *stack_settings.worker_approle()))
+    return VaultBackend(AppRoleClient(stack_settings.vault_addr, *stack_settings.worker_approle()))
 
 
 async def test_the_identity_token_names_profile_and_mission(stack: StackInfo, backend):
@@ -63,7 +63,7 @@ async def test_a_profile_cannot_mint_another_profiles_identity(
     stack: StackInfo, stack_settings, backend
 ):
     """The token role allows only its own profile's SPIFFE ids as entity aliases."""
-    worker = VaultWorker(stack_settings.vault_addr, *stack_settings.worker_approle())
+    worker = AppRoleClient(stack_settings.vault_addr, *stack_settings.worker_approle())
 
     def mint(alias: str) -> dict[str, object]:
         return worker.call(

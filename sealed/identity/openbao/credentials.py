@@ -23,8 +23,8 @@ from sealed.identity.backend import (
     SecretUnavailable,
     SecretValue,
 )
+from sealed.identity.openbao.approle import AppRoleClient
 from sealed.identity.openbao.kv import read_kv, secret_path, unavailable
-from sealed.identity.openbao.worker import VaultWorker
 from sealed.identity.profiles import token_role, tool_policy
 from sealed.identity.workload import spiffe_id
 
@@ -38,7 +38,7 @@ class VaultBackend:
     name = "vault"
     kinds = ("vault-kv", "vault-token", "vault-identity")
 
-    def __init__(self, worker: VaultWorker) -> None:
+    def __init__(self, worker: AppRoleClient) -> None:
         self._worker = worker
 
     def _mint(self, request: CredentialRequest) -> tuple[str, str, int]:

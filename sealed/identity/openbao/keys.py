@@ -11,6 +11,7 @@ import hvac.exceptions
 
 from sealed.codec import CodecError, KeyRing, new_key, new_key_id
 from sealed.identity.backend import SecretUnavailable
+from sealed.identity.openbao.approle import AppRoleClient
 from sealed.identity.openbao.kv import (
     CODEC_KEYS_PATH,
     KV_MOUNT,
@@ -18,7 +19,6 @@ from sealed.identity.openbao.kv import (
     read_kv,
     read_kv_versioned,
 )
-from sealed.identity.openbao.worker import VaultWorker
 
 
 def read_vault_keys(client: hvac.Client) -> KeyRing:
@@ -71,7 +71,7 @@ def rotate_vault_keys(client: hvac.Client) -> KeyRing:
 class VaultRedactionKey:
     """Read once with the worker's own identity."""
 
-    def __init__(self, worker: VaultWorker) -> None:
+    def __init__(self, worker: AppRoleClient) -> None:
         self._worker = worker
         self._key: bytes | None = None
 

@@ -13,6 +13,7 @@ import hvac
 import hvac.exceptions
 
 from sealed.identity.backend import SecretUnavailable
+from sealed.identity.openbao.approle import AppRoleClient
 from sealed.identity.openbao.kv import (
     KV_MOUNT,
     profile_path,
@@ -20,14 +21,13 @@ from sealed.identity.openbao.kv import (
     read_kv,
     revocation_path,
 )
-from sealed.identity.openbao.worker import VaultWorker
 from sealed.identity.profiles import Profile, ProfileNotAllowed
 from sealed.models import OriginalPrompt
 from sealed.pinning import verified
 
 
 class VaultProfiles:
-    def __init__(self, worker: VaultWorker, ttl: float = 2.0) -> None:
+    def __init__(self, worker: AppRoleClient, ttl: float = 2.0) -> None:
         self._worker = worker
         self._ttl = ttl
         self._cache: dict[str, tuple[float, dict[str, object] | None]] = {}
@@ -60,7 +60,7 @@ class VaultPromptStore:
     """OpenBao/Vault KV v2 (encrypted at rest, versioned). Written create-only
     (check-and-set 0): the worker's policy allows create and read, not update."""
 
-    def __init__(self, worker: VaultWorker) -> None:
+    def __init__(self, worker: AppRoleClient) -> None:
         self._worker = worker
 
     def _put(self, client: hvac.Client, prompt: OriginalPrompt, digest: str) -> None:

@@ -1,4 +1,5 @@
-"""The worker's own OpenBao identity: an AppRole login, never the root token."""
+"""A process's own OpenBao identity (the worker's, the codec server's): an
+AppRole login, never the root token."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from sealed.identity.openbao.kv import unavailable
 T = TypeVar("T")
 
 
-class VaultWorker:
+class AppRoleClient:
     """Logs in again when its token is refused (expired), and acts as a
     call's own token for the reads that token is scoped to."""
 
