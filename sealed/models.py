@@ -1,5 +1,5 @@
 """The typed boundary of the runtime: everything that crosses a workflow,
-activity, CLI or file boundary is one of these pydantic models."""
+activity, model provider, CLI or file boundary is one of these pydantic models."""
 
 from __future__ import annotations
 
