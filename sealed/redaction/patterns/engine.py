@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator, Sequence
-from functools import cache
+from functools import cache, cached_property
 from typing import Any, Final, Literal
 
 from sealed.redaction.findings import Finding, merge
@@ -121,6 +121,25 @@ def _skeleton(text: str) -> str:
     return text.encode("ascii", "replace").translate(_SKELETON).decode("ascii")
 
 
+class _Views:
+    """The text as rules read it: lowered, or as its skeleton, each made once and
+    only when a rule needs it."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    @cached_property
+    def lower(self) -> str:
+        return _lower(self.text)
+
+    @cached_property
+    def skeleton(self) -> str:
+        return _skeleton(self.text)
+
+    def subject(self, rule: Rule) -> str:
+        return self.lower if rule.lowercase else self.text
+
+
 def _scan_back(rule: Rule, idx: int, subject: str, text: str, out: Raw) -> None:
     assert rule.back is not None
     hits, before = rule.back
@@ -135,18 +154,13 @@ def _scan_back(rule: Rule, idx: int, subject: str, text: str, out: Raw) -> None:
 
 def _scan_re(text: str, rules: Sequence[Rule]) -> Raw:
     out: Raw = []
-    lower: str | None = None
-    skeleton: str | None = None
+    views = _Views(text)
     for idx, rule in enumerate(rules):
-        if rule.lowercase and lower is None:
-            lower = _lower(text)
-        subject = lower if rule.lowercase and lower is not None else text
+        subject = views.subject(rule)
         if rule.back is not None:
             _scan_back(rule, idx, subject, text, out)
         elif rule.anchors:
-            if rule.skeleton and skeleton is None:
-                skeleton = _skeleton(text)
-            haystack = skeleton if rule.skeleton and skeleton is not None else subject
+            haystack = views.skeleton if rule.skeleton else subject
             hits: list[int] = []
             for needle in rule.anchors:
                 p = haystack.find(needle)
@@ -234,14 +248,12 @@ def _scan_hs(text: str, rules: tuple[Rule, ...], hs: _Hyperscan) -> Raw:
     if located is None:
         return _scan_re(text, rules)
     out: Raw = []
-    lower: str | None = None
+    views = _Views(text)
     for idx, hits in enumerate(located):
         rule = rules[idx]
         if not hits and rule.back is None:
             continue
-        if rule.lowercase and lower is None:
-            lower = _lower(text)
-        subject = lower if rule.lowercase and lower is not None else text
+        subject = views.subject(rule)
         if rule.back is not None:
             _scan_back(rule, idx, subject, text, out)
         elif rule.hs_som:
