@@ -432,6 +432,13 @@ async def test_tool_output_and_later_model_turns_are_redacted(time_skipping_env,
     assert {e.details["where"] for e in redactions} == {"tool_output", "model_turn"}
     assert any(e.details.get("github-token") == 1 for e in redactions)
     assert all("s3cr3t" not in str(e.details) for e in events)
+    # One tool call: its credential's life, then what its output's screen found.
+    assert [e.kind for e in events if e.tool == "test.blabber"] == [
+        "credential.issued",
+        "credential.used",
+        "credential.revoked",
+        "redaction",
+    ]
 
 
 # --- Sealed III-C: the original prompt, re-injected on every turn and retry --------
