@@ -47,9 +47,22 @@ def _tool_error(request: ToolCallInput, message: str) -> ToolCallResult:
 
 
 def _redacted(exc: Exception, screen: Screen) -> ApplicationError:
-    """The error as it leaves the activity: same type name (the retry policy
-    decides on it), message redacted, no traceback of the original."""
-    return ApplicationError(screen.error(exc), type=type(exc).__name__)
+    """The error as it leaves the activity (for history, the mission's reason and
+    the SDK's log): message and details redacted, no traceback of the original;
+    its type name kept (the retry policy decides on it), and an ApplicationError's
+    retry choice and category too."""
+    if isinstance(exc, ApplicationError):
+        message, details = screen.error(exc.message, exc.details)
+        return ApplicationError(
+            message,
+            *details,
+            type=exc.type,
+            non_retryable=exc.non_retryable,
+            next_retry_delay=exc.next_retry_delay,
+            category=exc.category,
+        )
+    message, _ = screen.error(f"{type(exc).__name__}: {exc}")
+    return ApplicationError(message, type=type(exc).__name__)
 
 
 def _attempt_ttl() -> timedelta:
@@ -112,7 +125,7 @@ class MissionActivities:
             try:
                 async with heartbeating():
                     raw: ModelReply = await provider.complete(prompt, credentials)
-            except (asyncio.CancelledError, ApplicationError):
+            except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 # A provider's error may quote its key or the prompt.
@@ -212,7 +225,7 @@ class MissionActivities:
                         return _tool_error(request, message).model_copy(
                             update={"issued": screen.issued}
                         )
-                    except (asyncio.CancelledError, ApplicationError):
+                    except asyncio.CancelledError:
                         raise
                     except Exception as exc:
                         # Retried per the policy; its message (which reaches history

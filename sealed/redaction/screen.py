@@ -27,6 +27,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
+from pydantic_core import to_jsonable_python
 
 from sealed.audit import AuditEvent, AuditLog
 from sealed.identity.backend import SecretValue
@@ -106,9 +107,11 @@ class Screen:
         self._signals += signals
         return ScreenedOutput(text=neutralise(redacted, verdict), flags=signals)
 
-    def error(self, exc: BaseException) -> str:
-        """`Type: message`, redacted."""
-        return self._text(f"{type(exc).__name__}: {exc}")
+    def error(self, message: str, details: Sequence[Any] = ()) -> tuple[str, list[Any]]:
+        """An error's message and details, redacted. Details become JSON-shaped
+        (anything else by its text) so that no object carries a value past it."""
+        jsonable = [to_jsonable_python(d, fallback=str) for d in details]
+        return self._text(message), [self._json(d) for d in jsonable]
 
     # --- what closing writes --------------------------------------------------------
 

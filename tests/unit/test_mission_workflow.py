@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 from temporalio import activity
-from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowHandle, WorkflowHistory
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -91,6 +92,15 @@ async def leaky(ctx: ToolContext, args: EchoArgs) -> str:
     raise RuntimeError(f"could not use {ctx.secret('api_key').reveal()} for {args.text}")
 
 
+@tool(name="test.refuses_loudly", secrets=["api_key"])
+async def refuses_loudly(ctx: ToolContext, args: EchoArgs) -> str:
+    """Marks its error non-retryable the Temporal way, quoting its secret."""
+    value = ctx.secret("api_key").reveal()
+    raise ApplicationError(
+        f"upstream refused {value}", {"token": value}, type="UpstreamRefused", non_retryable=True
+    )
+
+
 @tool(name="test.secret", secrets=["api_key"])
 async def uses_secret(ctx: ToolContext, args: EchoArgs) -> str:
     """Says how long its secret is."""
@@ -107,6 +117,7 @@ TESTER = Profile.model_validate(
             "test.nope": {},
             "test.secret": {"secrets": ["api_key"]},
             "test.leaky": {"secrets": ["api_key"]},
+            "test.refuses_loudly": {"secrets": ["api_key"]},
             "test.blabber": {"secrets": ["api_key"]},
             "test.tamper": {},
         },
@@ -410,6 +421,29 @@ async def test_a_crashing_tool_leaks_nothing_through_its_error(time_skipping_env
     assert "s3cr3t-value" not in history and "s3cr3t-value" not in result.reason
 
 
+def run_tool_attempts(history: WorkflowHistory) -> list[int]:
+    return [
+        e.activity_task_started_event_attributes.attempt
+        for e in history.events
+        if e.HasField("activity_task_started_event_attributes")
+    ]
+
+
+async def test_an_application_error_is_redacted_and_keeps_its_retry_choice(
+    time_skipping_env, worker
+):
+    mission = spec([{"tool_calls": [{"name": "test.refuses_loudly", "arguments": {"text": "x"}}]}])
+    mission = mission.model_copy(update={"tools": [*mission.tools, "test.refuses_loudly"]})
+    handle = await start(time_skipping_env, mission)
+    result = await handle.result()
+    assert result.status == MissionStatus.FAILED
+    assert result.reason is not None and "upstream refused [REDACTED:api_key]" in result.reason
+    history = await handle.fetch_history()
+    assert "s3cr3t-value" not in history.to_json()
+    assert "UpstreamRefused" in history.to_json()
+    assert run_tool_attempts(history)[-1] == 1  # non_retryable kept: not retried
+
+
 async def test_tool_output_and_later_model_turns_are_redacted(time_skipping_env, worker, tmp_path):
     mission = spec(
         [
@@ -557,6 +591,17 @@ class LeakyProvider:
 register_provider("leaky", LeakyProvider)
 
 
+class LeakyTemporalProvider:
+    """Fails the Temporal way, its key in the message and the details."""
+
+    async def complete(self, request, credentials):  # type: ignore[no-untyped-def]
+        key = credentials["provider_key"].reveal()
+        raise ApplicationError(f"401 for key {key}", {"key": key}, non_retryable=True)
+
+
+register_provider("leaky-temporal", LeakyTemporalProvider)
+
+
 async def test_a_provider_error_leaks_no_key(time_skipping_env, tmp_path):
     w, _ = keyed_worker(time_skipping_env, tmp_path, "leaky", "sk-live-0123456789abcdef")
     mission = spec([{"final": "unused"}]).model_copy(
@@ -567,3 +612,19 @@ async def test_a_provider_error_leaks_no_key(time_skipping_env, tmp_path):
     assert result.status == MissionStatus.FAILED  # ModelConfigError: not retried
     assert result.reason is not None and "[REDACTED:provider_key]" in result.reason
     assert "sk-live-0123456789abcdef" not in result.reason
+
+
+async def test_a_provider_application_error_leaks_no_key(time_skipping_env, tmp_path):
+    key = "sk-live-0123456789abcdef"
+    w, _ = keyed_worker(time_skipping_env, tmp_path, "leaky-temporal", key)
+    mission = spec([{"final": "unused"}]).model_copy(
+        update={"model": ModelSpec(provider="leaky-temporal", api_key_secret="provider_key")}
+    )
+    async with w:
+        handle = await start(time_skipping_env, mission)
+        result = await handle.result()
+        history = await handle.fetch_history()
+    assert result.status == MissionStatus.FAILED
+    assert result.reason is not None and "401 for key [REDACTED:provider_key]" in result.reason
+    assert key not in history.to_json()
+    assert run_tool_attempts(history) == [1]

@@ -98,11 +98,14 @@ async def test_closing_writes_one_batch_of_names_and_counts(audit):
     audit.forbid_values([SECRET, GITHUB])
 
 
-async def test_an_error_leaves_with_its_type_and_a_redacted_message(audit):
+async def test_an_error_leaves_with_its_message_and_details_redacted(audit):
     async with Screens(KEY, audit).open("m-1", [], where="model_turn") as screen:
         screen.issue({"api_key": SecretValue("api_key", SECRET)})
-        error = screen.error(ConnectionError(f"401 for {SECRET}"))
-    assert error == "ConnectionError: 401 for [REDACTED:api_key]"
+        message, details = screen.error(
+            f"401 for {SECRET}", [{"key": SECRET, "n": 1}, ValueError(SECRET)]
+        )
+    assert message == "401 for [REDACTED:api_key]"
+    assert details == [{"key": "[REDACTED:api_key]", "n": 1}, "[REDACTED:api_key]"]
 
 
 async def test_nothing_found_writes_nothing(audit):
