@@ -36,6 +36,11 @@ def _parse_duration(value: Any) -> Any:
 
 Duration = Annotated[timedelta, BeforeValidator(_parse_duration)]
 ToolName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")]
+# A profile's name is also its OpenBao policies', token role's and search
+# attribute's: one plain name, so a check and what it checks never disagree
+# ("x/../support-agent" would be "support-agent" to OpenBao, not to a search).
+ProfileName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,40}$")]
+MissionId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")]
 
 
 class Strict(BaseModel):
@@ -134,7 +139,7 @@ class DirectiveSpec(Strict):
 
 class MissionSpec(Strict):
     name: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    profile: str = Field(min_length=1)
+    profile: ProfileName
     goal: str = Field(min_length=1)
     system_prompt: str = "You are a careful agent. Use tools only when needed."
     model: ModelSpec
@@ -227,7 +232,9 @@ class ModelTurnInput(Strict):
     by the activity), after that only their digest."""
 
     mission_id: str
-    profile: str = ""
+    profile: ProfileName | Literal[""] = Field(
+        default="", description="empty from workers older than the model key's grant"
+    )
     turn: int
     model: ModelSpec
     original: OriginalPrompt | None = Field(default=None, description="first turn only")
@@ -292,7 +299,7 @@ class ModelTurnOutput(Strict):
 
 class ToolCallInput(Strict):
     mission_id: str
-    profile: str
+    profile: ProfileName
     call: ToolCall
     mission_deadline: datetime | None = Field(
         default=None, description="no credential of the call outlives the mission"
@@ -320,7 +327,7 @@ class ToolCallResult(Strict):
 
 
 class MissionInput(Strict):
-    mission_id: str
+    mission_id: MissionId
     spec: MissionSpec
 
 

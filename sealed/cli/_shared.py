@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import getpass
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from pydantic import TypeAdapter, ValidationError
 
 from sealed.config import Settings
 from sealed.devstack import find_running
 from sealed.identity.openbao.admin import VaultAdmin
+from sealed.models import MissionId, ProfileName
 
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="where the embedded stack keeps its state")
@@ -29,6 +32,25 @@ def settings() -> Settings:
         return base
     explicit = {name: getattr(base, name) for name in base.model_fields_set}
     return info.settings().model_copy(update=explicit)
+
+
+def _checked(kind: type[Any], what: str) -> Callable[[str], str]:
+    adapter = TypeAdapter(kind)
+
+    def check(value: str) -> str:
+        try:
+            return str(adapter.validate_python(value))
+        except ValidationError:
+            raise typer.BadParameter(f"not a {what}: {value!r}") from None
+
+    return check
+
+
+# Names that reach OpenBao paths and Temporal queries are checked at the door.
+check_profile_name = _checked(ProfileName, "profile name (lower-case letters, digits, -)")
+check_mission_id = _checked(MissionId, "mission id (letters, digits, . _ -)")
+ProfileArg = Annotated[str, typer.Argument(callback=check_profile_name, help="a profile name")]
+MissionArg = Annotated[str, typer.Argument(callback=check_mission_id, help="a mission id")]
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

@@ -11,7 +11,7 @@ import typer
 
 from sealed import missions
 from sealed.audit import AuditError, AuditLog, AuditRecord
-from sealed.cli._shared import admin, fail, settings
+from sealed.cli._shared import MissionArg, admin, fail, settings
 from sealed.client import connect
 from sealed.config import Settings
 
@@ -86,7 +86,7 @@ def show(
 
 
 @app.command("prompt")
-def prompt(mission_id: str) -> None:
+def prompt(mission_id: MissionArg) -> None:
     """The exact original prompt of a mission, verified against its digest."""
     from sealed.identity.openbao.stores import read_original
     from sealed.pinning import PromptTampered

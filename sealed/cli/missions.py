@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from sealed import missions
-from sealed.cli._shared import admin, fail, settings
+from sealed.cli._shared import MissionArg, admin, fail, settings
 from sealed.client import connect
 from sealed.config import Settings
 from sealed.models import MissionResult, MissionSpec, MissionStatus
@@ -67,7 +67,7 @@ def submit(
         print_result(result, current)
 
 
-def status(mission_id: str) -> None:
+def status(mission_id: MissionArg) -> None:
     """Phase, turn, tool calls and pending work of a mission."""
     current = settings()
 
@@ -101,7 +101,7 @@ def list_(
 
 
 def abort(
-    mission_id: str,
+    mission_id: MissionArg,
     reason: Annotated[str, typer.Option("--reason", help="recorded with the mission")],
 ) -> None:
     """Abort a running mission: in-flight activities are cancelled."""

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from sealed.cli._shared import admin, fail, settings
+from sealed.cli._shared import ProfileArg, admin, fail, settings
 from sealed.identity.openbao.admin import ProfileRevoked
 from sealed.identity.profiles import load_profile
 from sealed.spec_loader import SpecError
@@ -31,7 +31,7 @@ def apply(files: Annotated[list[Path], typer.Argument(help="profile YAML files")
 
 
 @app.command("show")
-def show(name: str) -> None:
+def show(name: ProfileArg) -> None:
     """A registered profile, as the workers see it."""
     profile = admin(settings()).profile(name)
     if profile is None:

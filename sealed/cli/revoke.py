@@ -10,7 +10,16 @@ import typer
 from temporalio.client import Client
 
 from sealed.audit import AuditLog
-from sealed.cli._shared import actor, admin, fail, settings
+from sealed.cli._shared import (
+    MissionArg,
+    ProfileArg,
+    actor,
+    admin,
+    check_mission_id,
+    check_profile_name,
+    fail,
+    settings,
+)
 from sealed.client import connect
 from sealed.config import Settings
 from sealed.identity.aws import AwsSts, aws_client_factory
@@ -47,7 +56,7 @@ def _revoke(kind: RevocationKind, name: str, reason: str) -> None:
 
 @app.command("profile")
 def revoke_profile(
-    name: str, reason: Annotated[str, typer.Option(help="recorded and audited")] = "revoked"
+    name: ProfileArg, reason: Annotated[str, typer.Option(help="recorded and audited")] = "revoked"
 ) -> None:
     """Kill every credential of the profile, abort its missions, refuse new ones."""
     _revoke("profile", name, reason)
@@ -55,7 +64,8 @@ def revoke_profile(
 
 @app.command("mission")
 def revoke_mission(
-    mission_id: str, reason: Annotated[str, typer.Option(help="recorded and audited")] = "revoked"
+    mission_id: MissionArg,
+    reason: Annotated[str, typer.Option(help="recorded and audited")] = "revoked",
 ) -> None:
     """Abort one mission and kill every credential issued to it."""
     _revoke("mission", mission_id, reason)
@@ -77,8 +87,9 @@ class _Kind(StrEnum):
 
 def unrevoke(kind: _Kind, name: str) -> None:
     """Lift a revocation (audited)."""
-    current = settings()
     which: RevocationKind = "profile" if kind == _Kind.profile else "mission"
+    (check_profile_name if which == "profile" else check_mission_id)(name)
+    current = settings()
 
     async def go() -> None:
         lifted = await _revoker(current, await connect(current)).unrevoke(which, name, actor())

@@ -10,10 +10,8 @@ from typing import Protocol
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sealed.identity.backend import SecretSpec
-from sealed.models import ToolName
+from sealed.models import ProfileName, ToolName
 from sealed.spec_loader import load_document
-
-ProfileName = str
 
 
 class ToolGrant(BaseModel):
@@ -25,7 +23,7 @@ class ToolGrant(BaseModel):
 class Profile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,40}$")
+    name: ProfileName
     tools: dict[ToolName, ToolGrant] = Field(default_factory=dict)
     secrets: dict[str, SecretSpec] = Field(
         default_factory=dict, description="where each granted secret comes from"

@@ -4,6 +4,7 @@ worker's policy (sealed.identity.bootstrap) and the code that reads agree."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import hvac
@@ -22,19 +23,33 @@ CODEC_KEYS_PATH = "sealed/codec/keys"
 WORKER_ROLE = "sealed-worker"
 
 
+# OpenBao normalises paths ("x/../y" is "y"): a name that is not one plain
+# segment could make a check and the record it checks disagree.
+_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,199}")
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+
+
+def _checked(what: str, name: str, *, nested: bool = False) -> str:
+    if not all(_SEGMENT.fullmatch(part) for part in (name.split("/") if nested else [name])):
+        raise ValueError(f"invalid {what} {name!r}: letters, digits and . _ @ - only")
+    return name
+
+
 def secret_path(name: str) -> str:
-    return f"{SECRETS_PREFIX}/{name}"
+    return f"{SECRETS_PREFIX}/{_checked('secret reference', name, nested=True)}"
 
 
 def profile_path(name: str) -> str:
-    return f"{PROFILES_PREFIX}/{name}"
+    return f"{PROFILES_PREFIX}/{_checked('profile name', name)}"
 
 
 def revocation_path(kind: str, name: str) -> str:
-    return f"{REVOCATIONS_PREFIX}/{kind}/{name}"
+    return f"{REVOCATIONS_PREFIX}/{_checked('revocation kind', kind)}/{_checked(kind, name)}"
 
 
 def prompt_path(digest: str) -> str:
+    if not _DIGEST.fullmatch(digest):
+        raise ValueError("invalid prompt digest: 64 lower-case hex digits")
     return f"{PROMPTS_PREFIX}/{digest}"
 
 
