@@ -28,6 +28,7 @@ from sealed.models import (
     MissionSpec,
     MissionStatus,
 )
+from sealed.terminal import printable
 
 
 def new_mission_id(spec: MissionSpec) -> str:
@@ -72,10 +73,11 @@ async def transcript_updates(
 
 
 def describe_message(message: Message, width: int = 160) -> str:
-    """One line for a person watching the mission."""
+    """One line for a person watching the mission; what the model or a tool
+    wrote is shown, never obeyed by the terminal."""
 
     def clip(text: str) -> str:
-        text = " ".join(text.split())
+        text = printable(" ".join(text.split()))
         return text if len(text) <= width else text[: width - 1] + "…"
 
     if message.role == "assistant" and message.tool_calls:
@@ -85,7 +87,7 @@ def describe_message(message: Message, width: int = 160) -> str:
     if message.role == "assistant":
         return f"model (final): {clip(message.content)}"
     marker = "error" if message.is_error else "ok"
-    return f"  {message.name} [{marker}]: {clip(message.content)}"
+    return f"  {printable(message.name or '')} [{marker}]: {clip(message.content)}"
 
 
 async def follow(

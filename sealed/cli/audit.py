@@ -14,6 +14,7 @@ from sealed.audit import AuditError, AuditLog, AuditRecord
 from sealed.cli._shared import MissionArg, admin, fail, settings
 from sealed.client import connect
 from sealed.config import Settings
+from sealed.terminal import printable
 
 app = typer.Typer(
     no_args_is_help=True, help="The audit log: its chain, a mission's events and prompt."
@@ -63,7 +64,7 @@ def verify(
 
 def describe_record(r: AuditRecord) -> str:
     cells = (r.ts, r.kind, r.tool, r.secret, r.lease_id, r.outcome, r.reason)
-    return "  ".join("-" if c is None else c for c in cells)
+    return printable("  ".join("-" if c is None else c for c in cells))
 
 
 @app.command()

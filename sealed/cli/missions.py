@@ -16,6 +16,7 @@ from sealed.config import Settings
 from sealed.models import MissionResult, MissionSpec, MissionStatus
 from sealed.revocation import SubmissionRefused, ensure_submittable
 from sealed.spec_loader import SpecError, load_mission
+from sealed.terminal import printable
 
 
 def load_mission_or_exit(file: Path, settings: Settings) -> MissionSpec:
@@ -40,9 +41,9 @@ def print_result(result: MissionResult, settings: Settings) -> None:
         fg=color,
     )
     if result.reason:
-        typer.echo(f"reason: {result.reason}")
+        typer.echo(f"reason: {printable(result.reason)}")
     if result.answer:
-        typer.echo(f"answer: {result.answer}")
+        typer.echo(f"answer: {printable(result.answer)}")
     typer.echo(f"Web UI: {missions.ui_link(settings, result.mission_id)}")
 
 
@@ -73,12 +74,13 @@ def status(mission_id: MissionArg) -> None:
 
     async def go() -> None:
         p = await missions.progress(await connect(current), mission_id)
-        typer.echo(f"{p.mission_id}: {p.status.value}, {p.phase}")
+        # The phase and pending work name the model's tool calls.
+        typer.echo(f"{p.mission_id}: {p.status.value}, {printable(p.phase)}")
         typer.echo(f"  turn {p.turn}, {p.tool_calls} tool calls")
         if p.pending:
-            typer.echo(f"  pending: {', '.join(p.pending)}")
+            typer.echo(f"  pending: {printable(', '.join(p.pending))}")
         if p.reason:
-            typer.echo(f"  reason: {p.reason}")
+            typer.echo(f"  reason: {printable(p.reason)}")
 
     asyncio.run(go())
 
@@ -112,6 +114,6 @@ def abort(
             p = await missions.abort(await connect(current), mission_id, reason)
         except missions.MissionNotRunning as exc:
             raise fail(f"cannot abort {mission_id}: {exc}") from exc
-        typer.echo(f"{p.mission_id}: {p.status.value} ({p.reason})")
+        typer.echo(f"{p.mission_id}: {p.status.value} ({printable(p.reason or '')})")
 
     asyncio.run(go())

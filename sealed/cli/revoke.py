@@ -25,6 +25,7 @@ from sealed.config import Settings
 from sealed.identity.aws import AwsSts, aws_client_factory
 from sealed.identity.openbao.admin import RevocationKind
 from sealed.revocation import Revoker
+from sealed.terminal import printable
 
 app = typer.Typer(no_args_is_help=True, help="Revoke a profile or one mission.")
 
@@ -77,7 +78,7 @@ def revocations() -> None:
     if not found:
         typer.echo("no revocations")
     for r in found:
-        typer.echo(f"{r.kind:8} {r.name:40} {r.at:%F %T}  {r.actor}: {r.reason}")
+        typer.echo(printable(f"{r.kind:8} {r.name:40} {r.at:%F %T}  {r.actor}: {r.reason}"))
 
 
 class _Kind(StrEnum):
@@ -95,6 +96,6 @@ def unrevoke(kind: _Kind, name: str) -> None:
         lifted = await _revoker(current, await connect(current)).unrevoke(which, name, actor())
         if lifted is None:
             raise fail(f"{which} '{name}' is not revoked")
-        typer.echo(f"lifted the revocation of {which} {name} ({lifted.reason})")
+        typer.echo(f"lifted the revocation of {which} {name} ({printable(lifted.reason)})")
 
     asyncio.run(go())
