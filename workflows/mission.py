@@ -88,6 +88,15 @@ class _LimitExceeded(Exception):
     pass
 
 
+class _PromptMismatch(Exception):
+    pass
+
+
+# workflow.patched id: histories recorded before the workflow checked the
+# digest itself (some carry none at all) replay on the old path.
+_VERIFY_PROMPT = "verify-prompt-digest"
+
+
 @workflow.defn(name="MissionWorkflow")
 class MissionWorkflow:
     @workflow.init
@@ -102,6 +111,9 @@ class MissionWorkflow:
         # Fingerprints of every value issued to the mission, so that every later
         # activity redacts them without holding them (sealed.redaction.known).
         self._known: list[Fingerprint] = []
+        # What the model must be told, by the workflow's own reckoning: every turn's
+        # answer is checked against it, never taken from an activity's result.
+        self._expected_digest = OriginalPrompt.of(input.spec).digest()
         self._prompt_digest: str | None = None
         self._abort_reason: str | None = None
         self._abort_waits = True
@@ -177,6 +189,13 @@ class MissionWorkflow:
                     )
                 self._turn += 1
                 reply = await self._model_turn()
+                if reply.prompt_digest != self._expected_digest and workflow.patched(
+                    _VERIFY_PROMPT
+                ):
+                    raise _PromptMismatch(
+                        f"prompt.tampered: turn {self._turn} answered for prompt "
+                        f"{reply.prompt_digest}, the mission's is {self._expected_digest}"
+                    )
                 self._prompt_digest = self._prompt_digest or reply.prompt_digest
                 self._remember(reply.issued)
                 self._conversation.append(
@@ -203,6 +222,8 @@ class MissionWorkflow:
                     )
         except _LimitExceeded as exc:
             return self._finish(MissionStatus.LIMIT_EXCEEDED, str(exc))
+        except _PromptMismatch as exc:
+            return self._finish(MissionStatus.FAILED, str(exc))
         except ActivityError as exc:
             if self._stopping:
                 raise
@@ -222,7 +243,7 @@ class MissionWorkflow:
                 # The original instructions travel once; after that only their
                 # digest does, and the activity re-injects the verified original.
                 original=None if self._prompt_digest else OriginalPrompt.of(spec),
-                prompt_digest=self._prompt_digest,
+                prompt_digest=self._expected_digest,
                 conversation=self._conversation,
                 tools=spec.tools,
                 known=self._known,

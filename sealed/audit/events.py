@@ -21,6 +21,7 @@ AuditKind = Literal[
     "revocation.added",
     "revocation.lifted",
     "mission.aborted",
+    "prompt.pinned",
     "prompt.tampered",
     "approval.requested",
     "approval.decided",

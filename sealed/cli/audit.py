@@ -3,16 +3,13 @@ its original prompt."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from sealed import missions
 from sealed.audit import AuditError, AuditLog, AuditRecord
 from sealed.cli._shared import MissionArg, admin, fail, settings
-from sealed.client import connect
 from sealed.config import Settings
 from sealed.terminal import printable
 
@@ -87,22 +84,23 @@ def show(
 
 
 @app.command("prompt")
-def prompt(mission_id: MissionArg) -> None:
-    """The exact original prompt of a mission, verified against its digest."""
+def prompt(mission_id: MissionArg, file: LogFile = None) -> None:
+    """The exact original prompt of a mission, verified against its digest.
+
+    From the audit log (the digest its first model turn pinned) and the prompt
+    store alone: no worker, no workflow history needed."""
     from sealed.identity.openbao.stores import read_original
     from sealed.pinning import PromptTampered
 
     current = settings()
-
-    async def digest() -> str | None:
-        return (await missions.progress(await connect(current), mission_id)).prompt_digest
-
-    found = asyncio.run(digest())
-    if found is None:
-        raise fail(f"{mission_id} has no persisted prompt yet (or predates replay safety)")
+    log = _log(file) if file is not None else AuditLog(current.audit_path())
+    pinned = [e for e in log.events(mission_id) if e.kind == "prompt.pinned"]
+    if not pinned:
+        raise fail(f"{mission_id}: no prompt.pinned event in {log.path}")
+    digest = str(pinned[-1].details["digest"])
     try:
-        original = read_original(admin(current).client, found)
+        original = read_original(admin(current).client, digest)
     except PromptTampered as exc:
         raise fail(f"{mission_id}: {exc}") from exc
-    typer.echo(f"# mission {mission_id}, original prompt sha256:{found} (verified)")
+    typer.echo(f"# mission {mission_id}, original prompt sha256:{digest} (verified)")
     typer.echo(original.model_dump_json(indent=2))

@@ -20,17 +20,33 @@ async def original_for_turn(
     original: OriginalPrompt | None,
     digest: str | None,
 ) -> tuple[str, OriginalPrompt]:
-    """(digest, the verified original). The first turn carries `original`,
-    every later one only its `digest`."""
-    if original is not None:
-        digest = await store.put(original)
-    elif digest is None:
-        raise PromptTampered("the turn carries neither the original prompt nor its digest")
+    """(digest, the verified original). The first turn carries `original`
+    (persisted here, and its digest written to the audit log, so the log alone
+    names what the mission was told), every turn the digest the workflow
+    computed itself."""
     try:
+        if original is not None:
+            stored = await store.put(original)
+            if digest is not None and stored != digest:
+                raise PromptTampered(
+                    f"the original prompt sent hashes to {stored[:12]}…, not to the "
+                    f"mission's {digest[:12]}…"
+                )
+            digest = stored
+            pinned = AuditEvent(
+                kind="prompt.pinned", mission_id=mission_id, details={"digest": digest}
+            )
+            await _record(audit, pinned)
+        elif digest is None:
+            raise PromptTampered("the turn carries neither the original prompt nor its digest")
         return digest, await store.get(digest)
     except PromptTampered as exc:
         event = AuditEvent(
             kind="prompt.tampered", mission_id=mission_id, outcome="refused", reason=str(exc)
         )
-        await asyncio.to_thread(audit.record, event)
+        await _record(audit, event)
         raise
+
+
+async def _record(audit: AuditLog, event: AuditEvent) -> None:
+    await asyncio.to_thread(audit.record, event)

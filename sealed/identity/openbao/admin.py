@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from sealed.identity.openbao.kv import (
     KV_MOUNT,
     REVOCATIONS_PREFIX,
+    SECRETS_PREFIX,
     WORKER_ROLE,
     profile_path,
     read_kv,
@@ -57,7 +58,7 @@ def _policy_for(profile: Profile, tool: str) -> str:
     # A policy must say something: a tool granted nothing here may read nothing.
     return (
         "\n".join(paths)
-        or f'path "{KV_MOUNT}/data/{secret_path("-")}" {{ capabilities = ["deny"] }}'
+        or f'path "{KV_MOUNT}/data/{SECRETS_PREFIX}/-" {{ capabilities = ["deny"] }}'
     )
 
 

@@ -84,10 +84,15 @@ class VaultPromptStore:
         data = await self._worker.acall(
             "original prompt", lambda c: read_kv(c, prompt_path(digest))
         )
-        return verified(digest, None if data is None else str(data["prompt"]).encode())
+        return verified(digest, _stored(data))
+
+
+def _stored(data: dict[str, object] | None) -> bytes | None:
+    """The stored prompt's bytes; a document without one is as good as missing."""
+    prompt = None if data is None else data.get("prompt")
+    return prompt.encode() if isinstance(prompt, str) else None
 
 
 def read_original(client: hvac.Client, digest: str) -> OriginalPrompt:
     """Operator side (`sealed audit prompt`): the verified original."""
-    data = read_kv(client, prompt_path(digest))
-    return verified(digest, None if data is None else str(data["prompt"]).encode())
+    return verified(digest, _stored(read_kv(client, prompt_path(digest))))
