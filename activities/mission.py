@@ -214,6 +214,7 @@ class MissionActivities:
                         call_id=call.id,
                         idempotency_key=request.idempotency_key,
                         secrets=secrets,
+                        allowed_hosts=frozenset(profile.tools[call.name].hosts),
                     )
                     try:
                         async with heartbeating():

@@ -3,21 +3,65 @@ tools it may use and, per tool, the secrets that tool may receive."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
 from typing import Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sealed.identity.backend import SecretSpec
 from sealed.models import ProfileName, ToolName
 from sealed.spec_loader import load_document
+
+# A host name, an IPv4 address or a bracketed IPv6 address; then maybe a port.
+_HOST_ENTRY = re.compile(
+    r"(?P<host>[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*"
+    r"|\[(?P<ipv6>[0-9a-f:.]+)\])(?::(?P<port>[0-9]{1,5}))?"
+)
 
 
 class ToolGrant(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     secrets: list[str] = Field(default_factory=list)
+    hosts: list[str] = Field(
+        default_factory=list,
+        description=(
+            "http.fetch only: internal hosts it may reach although they resolve to a"
+            " loopback, link-local, private or other non-public address (it refuses those"
+            " otherwise). Each entry is an exact host name, IPv4 address or [IPv6] address,"
+            " with ':port' to allow that port only; no wildcards. It matches the URL's host"
+            " as written, not what the host resolves to."
+        ),
+    )
+
+    @field_validator("hosts")
+    @classmethod
+    def _hosts_are_exact(cls, hosts: list[str]) -> list[str]:
+        return [_host_entry(entry) for entry in hosts]
+
+
+def _host_entry(entry: str) -> str:
+    """`entry` in the one form http.fetch matches (sealed.tools.netguard.allows):
+    lower case, IPv6 compressed and bracketed, a port without leading zeros."""
+    if "*" in entry:
+        raise ValueError(f"'{entry}': wildcards are not supported, name each host")
+    match = _HOST_ENTRY.fullmatch(entry.lower())
+    if match is None:
+        raise ValueError(f"'{entry}' is not a host, host:port or [IPv6]:port")
+    host = match["host"]
+    if match["ipv6"] is not None:
+        try:
+            host = f"[{ipaddress.IPv6Address(match['ipv6']).compressed}]"
+        except ValueError:
+            raise ValueError(f"'{entry}' is not a valid IPv6 address") from None
+    if match["port"] is None:
+        return host
+    port = int(match["port"])
+    if not 0 < port < 65536:
+        raise ValueError(f"'{entry}': the port must be between 1 and 65535")
+    return f"{host}:{port}"
 
 
 class Profile(BaseModel):
@@ -37,6 +81,9 @@ class Profile(BaseModel):
             unknown = [s for s in grant.secrets if s not in self.secrets]
             if unknown:
                 raise ValueError(f"tool '{tool}' is granted undeclared secrets: {unknown}")
+            # Only http.fetch connects where the model says, so only it honours hosts.
+            if grant.hosts and tool != "http.fetch":
+                raise ValueError(f"tool '{tool}' cannot take 'hosts': only http.fetch uses them")
         return self
 
     def granted(self, tool: str) -> set[str]:

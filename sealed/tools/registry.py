@@ -34,6 +34,9 @@ class ToolContext:
     call_id: str
     idempotency_key: str
     secrets: Mapping[str, SecretValue] = field(default_factory=dict)
+    # Internal hosts `http.fetch` may reach anyway: the profile's `hosts` grant for
+    # the tool called. None by default, so every internal address is refused.
+    allowed_hosts: frozenset[str] = frozenset()
 
     def secret(self, name: str) -> SecretValue:
         try:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -88,17 +90,24 @@ async def test_comment_errors_reach_the_model(service: TicketService) -> None:
         await _call("tickets.comment", _ctx(), ticket_id=42, body="x")
 
 
+def _fetch_ctx(service: TicketService) -> ToolContext:
+    """The service is on loopback, which http.fetch reaches only when allowed."""
+    return replace(_ctx(), allowed_hosts=frozenset({urlsplit(service.url).netloc}))
+
+
 async def test_http_fetch(service: TicketService) -> None:
-    result = await _call("http.fetch", _ctx(), url=f"{service.url}/healthz")
+    result = await _call("http.fetch", _fetch_ctx(service), url=f"{service.url}/healthz")
     assert isinstance(result, FetchResult)
     assert (result.status, result.text, result.truncated) == (200, '{"ok": true}', False)
     assert result.content_type is not None and result.content_type.startswith("application/json")
-    short = await _call("http.fetch", _ctx(), url=f"{service.url}/tickets", max_bytes=10)
+    short = await _call(
+        "http.fetch", _fetch_ctx(service), url=f"{service.url}/tickets", max_bytes=10
+    )
     assert isinstance(short, FetchResult) and short.truncated and len(short.text) == 10
 
 
 async def test_http_fetch_transport_error_is_a_tool_error(service: TicketService) -> None:
-    url = service.url
+    url, ctx = service.url, _fetch_ctx(service)
     service.stop()
     with pytest.raises(ToolError, match="failed"):
-        await _call("http.fetch", _ctx(), url=f"{url}/healthz")
+        await _call("http.fetch", ctx, url=f"{url}/healthz")
