@@ -4,11 +4,12 @@ histories without the keys leaving this process.
 
 No token, no decoding: every `/encode` and `/decode` needs the bearer token
 (`Authorization: Bearer ...`, as `temporal --codec-auth` sends it), or the
-`sealed_codec` cookie that `/login` sets once the token is typed in (a value
-derived from the token, not the token). The cookie is for the Web UI, which sends
-a bearer token only over https and only with its own login: tick "Include
-cross-origin credentials" in the UI's codec settings. CORS answers only the
-configured origins (the UI's).
+`sealed_codec` cookie that `/login` sets once the token is typed in (a random
+session id, not derived from the token, that this server forgets after 12 hours).
+Either is checked before a byte of the body is read. The cookie is for the Web UI,
+which sends a bearer token only over https and only with its own login: tick
+"Include cross-origin credentials" in the UI's codec settings. CORS answers only
+the configured origins (the UI's).
 
 Stdlib only, like the ticket service, so it needs no web framework. Run by
 `sealed codec-server`, in the dev stack as in production.
@@ -21,10 +22,14 @@ import hmac
 import html
 import json
 import logging
+import math
+import secrets
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from http.cookies import CookieError, SimpleCookie
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -33,19 +38,78 @@ from temporalio.api.common.v1 import Payload, Payloads
 
 from sealed.codec.keyring import CodecError, KeyRing
 from sealed.codec.payload import decrypt_payload, encrypt_payload
-from sealed.httpservice import ServiceServer, ThreadedService, serve_until_signal
+from sealed.httpservice import (
+    REQUEST_TIMEOUT,
+    HTTPError,
+    ServiceHandler,
+    ThreadedService,
+    serve_until_signal,
+)
 
 log = logging.getLogger(__name__)
 
 COOKIE = "sealed_codec"
 # A history page the UI decodes can hold many payloads of up to 2 MiB each.
 MAX_REQUEST_BYTES = 32 * 1024 * 1024
+# /login reads its body before it can authenticate (the token is in it): a form
+# with one token field needs no more.
+MAX_LOGIN_BYTES = 4 * 1024
+# A working day: a stolen cookie is worth hours, not forever; the browser is told
+# the same lifetime (Max-Age) so it stops sending a session the server forgot.
+SESSION_LIFETIME = 12 * 60 * 60.0
+# Only token holders can log in, but a script of theirs in a loop must not grow
+# this process without end: past the cap, the oldest session goes.
+MAX_SESSIONS = 1000
 ALLOWED_HEADERS = "Authorization, Content-Type, X-Namespace"
 
 _LOGIN_FORM = """<!doctype html><title>Sealed codec server</title>
 <form method="post" action="/login"><p>{message}</p>
 <label>Codec token <input type="password" name="token" autofocus></label>
 <button>Sign in</button></form>"""
+
+
+class _Sessions:
+    """Live /login sessions in memory, oldest first (all share one lifetime, so
+    oldest is also first to expire). A restart signs everyone out, by design."""
+
+    def __init__(self, lifetime: float, cap: int) -> None:
+        if lifetime <= 0 or cap < 1:
+            raise ValueError("sessions need a positive lifetime and cap")
+        self.lifetime = lifetime
+        self._cap = cap
+        self._expiry: OrderedDict[bytes, float] = OrderedDict()
+        self._lock = threading.Lock()  # one handler thread per request
+
+    def new(self) -> str:
+        # Random, not derived from the token: one leaked cookie says nothing about
+        # the token or other sessions, and it dies with its expiry.
+        session = secrets.token_urlsafe(32)
+        with self._lock:
+            now = time.monotonic()
+            self._forget_expired(now)
+            while len(self._expiry) >= self._cap:
+                self._expiry.popitem(last=False)
+            self._expiry[_key(session)] = now + self.lifetime
+        return session
+
+    def valid(self, session: str | None) -> bool:
+        if session is None:
+            return False
+        with self._lock:
+            self._forget_expired(time.monotonic())
+            return _key(session) in self._expiry
+
+    def _forget_expired(self, now: float) -> None:
+        while self._expiry and next(iter(self._expiry.values())) <= now:
+            self._expiry.popitem(last=False)
+
+
+def _key(session: str) -> bytes:
+    # Sessions are looked up by their SHA-256: a dict lookup is not constant time,
+    # but its timing then depends on the digest of a guess, which no one can steer
+    # towards a live id byte by byte as with a plain comparison. And this process's
+    # memory holds no cookie that could be replayed.
+    return hashlib.sha256(session.encode()).digest()
 
 
 class CodecServer(ThreadedService):
@@ -60,6 +124,9 @@ class CodecServer(ThreadedService):
         port: int = 0,
         *,
         allowed_namespaces: Iterable[str] | None = None,
+        session_lifetime: float = SESSION_LIFETIME,
+        max_sessions: int = MAX_SESSIONS,
+        timeout: float = REQUEST_TIMEOUT,
     ) -> None:
         if not token:
             raise ValueError("the codec server needs a non-empty token")
@@ -70,30 +137,27 @@ class CodecServer(ThreadedService):
         self.allowed_namespaces = (
             None if allowed_namespaces is None else frozenset(allowed_namespaces)
         )
-        super().__init__(host, port)
+        self._sessions = _Sessions(session_lifetime, max_sessions)
+        super().__init__(host, port, timeout=timeout)
 
     def token_ok(self, token: str | None) -> bool:
         # Constant time: the comparison must not tell an attacker how much matched.
         return token is not None and hmac.compare_digest(token.encode(), self._token)
 
-    @property
-    def cookie_value(self) -> str:
-        # Derived from the token, not the token itself: a leaked browser cookie is
-        # no bearer token for the CLI or the API.
-        return hmac.new(self._token, b"sealed-codec-cookie", hashlib.sha256).hexdigest()
-
     def cookie_ok(self, value: str | None) -> bool:
-        return value is not None and hmac.compare_digest(value.encode(), self.cookie_value.encode())
+        return self._sessions.valid(value)
+
+    def new_session_cookie(self) -> str:
+        """A Set-Cookie value for a new session. HttpOnly: page scripts cannot read
+        it. SameSite=Strict: other sites cannot make the browser send it (the UI on
+        another port of this host is same-site)."""
+        return (
+            f"{COOKIE}={self._sessions.new()}; HttpOnly; SameSite=Strict; Path=/; "
+            f"Max-Age={math.ceil(self._sessions.lifetime)}"
+        )
 
 
-class _HTTPError(Exception):
-    def __init__(self, status: HTTPStatus, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: ServiceServer
+class _Handler(ServiceHandler):
     server_version = "sealed-codec/1"
 
     # --- routes ----------------------------------------------------------------------
@@ -131,41 +195,39 @@ class _Handler(BaseHTTPRequestHandler):
             }
             op = ops.get(path)
             if op is None:
-                raise _HTTPError(HTTPStatus.NOT_FOUND, "no such endpoint")
+                raise HTTPError(HTTPStatus.NOT_FOUND, "no such endpoint")
+            # Before a byte of the body is read: without a token, a request costs
+            # this process its headers and nothing more.
             if not (codec.token_ok(self._bearer()) or codec.cookie_ok(self._cookie())):
-                raise _HTTPError(HTTPStatus.UNAUTHORIZED, "missing or invalid bearer token")
+                raise HTTPError(HTTPStatus.UNAUTHORIZED, "missing or invalid bearer token")
             namespace = self.headers.get("X-Namespace")
             if codec.allowed_namespaces is not None and namespace not in codec.allowed_namespaces:
-                raise _HTTPError(HTTPStatus.FORBIDDEN, "namespace not served by this codec server")
+                raise HTTPError(HTTPStatus.FORBIDDEN, "namespace not served by this codec server")
             if not (self.headers.get("Content-Type") or "").startswith("application/json"):
-                raise _HTTPError(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "expected application/json")
+                raise HTTPError(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "expected application/json")
+            raw = self.read_body(MAX_REQUEST_BYTES)
             try:
-                payloads = json_format.Parse(self._body(), Payloads())
+                payloads = json_format.Parse(raw, Payloads())
             except (json_format.ParseError, ValueError):
-                raise _HTTPError(HTTPStatus.BAD_REQUEST, "body is not Payloads JSON") from None
+                raise HTTPError(HTTPStatus.BAD_REQUEST, "body is not Payloads JSON") from None
             try:
                 out = Payloads(payloads=[op(codec.keyring, p) for p in payloads.payloads])
             except CodecError as exc:  # names key ids only, never contents
-                raise _HTTPError(HTTPStatus.BAD_REQUEST, str(exc)) from None
+                raise HTTPError(HTTPStatus.BAD_REQUEST, str(exc)) from None
             self._reply(HTTPStatus.OK, json_format.MessageToJson(out).encode(), "application/json")
-        except _HTTPError as exc:
+        except HTTPError as exc:
             self._error(exc.status, str(exc))
 
     def _login(self) -> None:
-        form = parse_qs(self._body().decode("utf-8", errors="replace"))
+        form = parse_qs(self.read_body(MAX_LOGIN_BYTES).decode("utf-8", errors="replace"))
         token = (form.get("token") or [""])[0]
         if not self.server.service.token_ok(token):
             self._login_page(HTTPStatus.UNAUTHORIZED, "Wrong token.")
             return
-        # HttpOnly: page scripts cannot read it. SameSite=Strict: other sites cannot
-        # make the browser send it (the UI on another port of this host is same-site).
         self._login_page(
             HTTPStatus.OK,
             "Signed in: the Temporal UI can decode now (include cross-origin credentials).",
-            cookie=(
-                f"{COOKIE}={self.server.service.cookie_value}; "
-                "HttpOnly; SameSite=Strict; Path=/; Max-Age=43200"
-            ),
+            cookie=self.server.service.new_session_cookie(),
         )
 
     # --- helpers -------------------------------------------------------------------
@@ -180,15 +242,6 @@ class _Handler(BaseHTTPRequestHandler):
         except CookieError:
             return None
         return morsel.value if morsel is not None else None
-
-    def _body(self) -> bytes:
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            raise _HTTPError(HTTPStatus.BAD_REQUEST, "bad Content-Length") from None
-        if length > MAX_REQUEST_BYTES:
-            raise _HTTPError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "request body too large")
-        return self.rfile.read(length)
 
     def _cors_headers(self) -> bool:
         origin = self.headers.get("Origin")

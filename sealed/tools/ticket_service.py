@@ -22,12 +22,17 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, TypedDict
 from urllib.parse import parse_qs, urlsplit
 
-from sealed.httpservice import ServiceServer, ThreadedService, serve_until_signal
+from sealed.httpservice import (
+    REQUEST_TIMEOUT,
+    HTTPError,
+    ServiceHandler,
+    ThreadedService,
+    serve_until_signal,
+)
 from sealed.identity.workload import IdentityVerifier, InvalidIdentity
 
 log = logging.getLogger(__name__)
@@ -37,7 +42,9 @@ ISSUER_ENV = "SEALED_TICKETS_IDENTITY_ISSUER"
 PROFILES_ENV = "SEALED_TICKETS_ALLOWED_PROFILES"
 IDENTITY_HEADER = "X-Sealed-Identity"
 MAX_BODY_CHARS = 2000
-MAX_REQUEST_BYTES = 64 * 1024
+# A comment of MAX_BODY_CHARS and an author, every character in its longest JSON
+# form (a 12-byte surrogate pair), fit: anything larger is refused unread.
+MAX_REQUEST_BYTES = 32 * 1024
 
 
 class CommentRecord(TypedDict):
@@ -122,14 +129,9 @@ SEED_TICKETS: list[TicketRecord] = [
     },
 ]
 
-_TICKET = re.compile(r"^/tickets/(\d+)$")
-_COMMENTS = re.compile(r"^/tickets/(\d+)/comments$")
-
-
-class _HTTPError(Exception):
-    def __init__(self, status: HTTPStatus, message: str) -> None:
-        super().__init__(message)
-        self.status = status
+# Bounded ids: int() refuses strings past 4300 digits, and no ticket needs ten.
+_TICKET = re.compile(r"^/tickets/(\d{1,9})$")
+_COMMENTS = re.compile(r"^/tickets/(\d{1,9})/comments$")
 
 
 class TicketService(ThreadedService):
@@ -143,6 +145,7 @@ class TicketService(ThreadedService):
         host: str = "127.0.0.1",
         port: int = 0,
         identity: IdentityVerifier | None = None,
+        timeout: float = REQUEST_TIMEOUT,
     ) -> None:
         if not token:
             raise ValueError("the ticket service needs a non-empty token")
@@ -151,7 +154,7 @@ class TicketService(ThreadedService):
         # allowed profile: a stolen bearer token alone writes nothing.
         self.identity = identity
         self._data_path = data_path
-        super().__init__(host, port)
+        super().__init__(host, port, timeout=timeout)
         # One lock for state and file: a comment is applied and persisted as one step,
         # so two retries racing on one Idempotency-Key cannot both apply.
         self._lock = threading.Lock()
@@ -186,7 +189,7 @@ class TicketService(ThreadedService):
         for ticket in self._state["tickets"]:
             if ticket["id"] == ticket_id:
                 return ticket
-        raise _HTTPError(HTTPStatus.NOT_FOUND, f"ticket {ticket_id} not found")
+        raise HTTPError(HTTPStatus.NOT_FOUND, f"ticket {ticket_id} not found")
 
     def authorized(self, header: str | None) -> bool:
         scheme, _, token = (header or "").partition(" ")
@@ -214,7 +217,7 @@ class TicketService(ThreadedService):
                     for comment in ticket["comments"]:
                         if comment["idempotency_key"] == key:
                             if ticket["id"] != ticket_id:
-                                raise _HTTPError(
+                                raise HTTPError(
                                     HTTPStatus.CONFLICT,
                                     "Idempotency-Key was already used for another ticket",
                                 )
@@ -237,8 +240,7 @@ class TicketService(ThreadedService):
             return True, copy.deepcopy(new)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: ServiceServer
+class _Handler(ServiceHandler):
     server_version = "sealed-tickets/1"
 
     def do_GET(self) -> None:
@@ -257,50 +259,54 @@ class _Handler(BaseHTTPRequestHandler):
             return HTTPStatus.OK, service.list_tickets(status)
         if match := _TICKET.match(parts.path):
             return HTTPStatus.OK, service.get_ticket(int(match[1]))
-        raise _HTTPError(HTTPStatus.NOT_FOUND, "no such endpoint")
+        raise HTTPError(HTTPStatus.NOT_FOUND, "no such endpoint")
 
     def _post(self) -> tuple[HTTPStatus, Any]:
         match = _COMMENTS.match(urlsplit(self.path).path)
         if match is None:
-            raise _HTTPError(HTTPStatus.NOT_FOUND, "no such endpoint")
+            raise HTTPError(HTTPStatus.NOT_FOUND, "no such endpoint")
         service = self.server.service
+        # Both credentials before the body: an unauthenticated client never gets
+        # this process to read (or hold) a byte of it.
         if not service.authorized(self.headers.get("Authorization")):
-            raise _HTTPError(HTTPStatus.UNAUTHORIZED, "missing or invalid bearer token")
-        body, author = self._comment_payload()
+            raise HTTPError(HTTPStatus.UNAUTHORIZED, "missing or invalid bearer token")
+        verified_author = None
         if service.identity is not None:
             try:
-                author = service.identity.verify(self.headers.get(IDENTITY_HEADER) or "").spiffe_id
+                identity = service.identity.verify(self.headers.get(IDENTITY_HEADER) or "")
             except InvalidIdentity as exc:
-                raise _HTTPError(HTTPStatus.FORBIDDEN, str(exc)) from None
+                raise HTTPError(HTTPStatus.FORBIDDEN, str(exc)) from None
+            verified_author = identity.spiffe_id
+        body, author = self._comment_payload()
         created, comment = service.add_comment(
-            int(match[1]), body, author, self.headers.get("Idempotency-Key") or None
+            int(match[1]),
+            body,
+            verified_author or author,
+            self.headers.get("Idempotency-Key") or None,
         )
         return (HTTPStatus.CREATED if created else HTTPStatus.OK), comment
 
     def _comment_payload(self) -> tuple[str, str]:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_REQUEST_BYTES:
-            raise _HTTPError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "request body too large")
         try:
-            payload = json.loads(self.rfile.read(length))
+            payload = json.loads(self.read_body(MAX_REQUEST_BYTES))
         except ValueError:
-            raise _HTTPError(HTTPStatus.BAD_REQUEST, "request body is not valid JSON") from None
+            raise HTTPError(HTTPStatus.BAD_REQUEST, "request body is not valid JSON") from None
         if not isinstance(payload, dict):
-            raise _HTTPError(HTTPStatus.BAD_REQUEST, "request body must be a JSON object")
+            raise HTTPError(HTTPStatus.BAD_REQUEST, "request body must be a JSON object")
         body, author = payload.get("body"), payload.get("author", "sealed-agent")
         if not isinstance(body, str) or not body.strip() or len(body) > MAX_BODY_CHARS:
-            raise _HTTPError(
+            raise HTTPError(
                 HTTPStatus.BAD_REQUEST,
                 f"'body' must be a non-empty string of at most {MAX_BODY_CHARS} characters",
             )
         if not isinstance(author, str) or not author.strip() or len(author) > 200:
-            raise _HTTPError(HTTPStatus.BAD_REQUEST, "'author' must be a non-empty short string")
+            raise HTTPError(HTTPStatus.BAD_REQUEST, "'author' must be a non-empty short string")
         return body, author
 
     def _dispatch(self, route: Callable[[], tuple[HTTPStatus, Any]]) -> None:
         try:
             status, payload = route()
-        except _HTTPError as e:
+        except HTTPError as e:
             status, payload = e.status, {"error": str(e)}
         data = json.dumps(payload, ensure_ascii=False).encode()
         self.send_response(status)

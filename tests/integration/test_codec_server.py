@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
+import hmac
 import json
 import os
+import select
+import socket
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import httpx
 import hvac
@@ -159,6 +164,93 @@ def test_ui_login_cookie(server: CodecServer) -> None:
     assert post(server, "/decode", body(SECRET), token=cookie).status_code == 401
     forged = post(server, "/decode", body(SECRET), token=None, Cookie=f"{COOKIE}=00ff")
     assert forged.status_code == 401
+
+
+def head_only(server: CodecServer, path: str, *headers: str) -> bytes:
+    """Sends a POST's head and never its body; returns everything the server sends
+    before it closes the connection, which must be within a second."""
+    url = urlsplit(server.url)
+    head = "\r\n".join([f"POST {path} HTTP/1.1", "Host: x", *headers, "", ""])
+    with socket.create_connection((url.hostname, url.port), timeout=1) as sock:
+        sock.sendall(head.encode())
+        received = []
+        while chunk := sock.recv(65536):
+            received.append(chunk)
+    return b"".join(received)
+
+
+def test_no_token_no_body_read(server: CodecServer) -> None:
+    for path in ("/decode", "/encode"):
+        for length in (str(200 * 1024 * 1024), "-1", "abc"):
+            answer = head_only(server, path, f"Content-Length: {length}")
+            assert answer.startswith(b"HTTP/1.0 401"), (path, length)
+
+
+def test_login_reads_a_small_body_only(server: CodecServer) -> None:
+    # /login cannot authenticate before its body (the token is in it): a small
+    # limit instead of the 32 MiB payloads get, and no negative length.
+    assert head_only(server, "/login", "Content-Length: -1").startswith(b"HTTP/1.0 400")
+    assert head_only(server, "/login", "Content-Length: 1048576").startswith(b"HTTP/1.0 413")
+    assert head_only(server, "/login", "Content-Length: abc").startswith(b"HTTP/1.0 400")
+
+
+def test_bad_content_lengths_are_refused(server: CodecServer) -> None:
+    auth = f"Authorization: Bearer {TOKEN}"
+    json_type = "Content-Type: application/json"
+
+    def answer(*headers: str) -> bytes:
+        return head_only(server, "/decode", auth, json_type, "X-Namespace: default", *headers)
+
+    assert answer("Content-Length: -1").startswith(b"HTTP/1.0 400")
+    assert answer("Content-Length: 1_0").startswith(b"HTTP/1.0 400")
+    assert answer().startswith(b"HTTP/1.0 411")
+    assert answer("Transfer-Encoding: chunked").startswith(b"HTTP/1.0 411")
+    assert answer(f"Content-Length: {33 * 1024 * 1024}").startswith(b"HTTP/1.0 413")
+
+
+def login(server: CodecServer) -> httpx.Response:
+    signed_in = httpx.post(server.url + "/login", data={"token": TOKEN})
+    assert signed_in.status_code == 200
+    return signed_in
+
+
+def decode_with_cookie(server: CodecServer, cookie: str) -> int:
+    return post(server, "/decode", body("x"), token=None, Cookie=f"{COOKIE}={cookie}").status_code
+
+
+def test_a_session_is_random_not_derived_from_the_token(server: CodecServer) -> None:
+    first, second = login(server).cookies[COOKIE], login(server).cookies[COOKIE]
+    assert first != second
+    assert decode_with_cookie(server, first) == decode_with_cookie(server, second) == 200
+    # The old cookie, an HMAC of the token, was valid forever for anyone who had it.
+    old = hmac.new(TOKEN.encode(), b"sealed-codec-cookie", hashlib.sha256).hexdigest()
+    assert old not in (first, second)
+    assert decode_with_cookie(server, old) == 401
+
+
+def test_a_session_expires() -> None:
+    with CodecServer(KEYRING, TOKEN, allowed_namespaces={"default"}, session_lifetime=1) as short:
+        signed_in = login(short)
+        assert "Max-Age=1;" in signed_in.headers["Set-Cookie"] + ";"
+        cookie = signed_in.cookies[COOKIE]
+        assert decode_with_cookie(short, cookie) == 200
+        time.sleep(1.2)
+        assert decode_with_cookie(short, cookie) == 401
+
+
+def test_live_sessions_are_capped() -> None:
+    with CodecServer(KEYRING, TOKEN, max_sessions=2) as capped:
+        oldest, *newest = (login(capped).cookies[COOKIE] for _ in range(3))
+        assert decode_with_cookie(capped, oldest) == 401
+        assert [decode_with_cookie(capped, c) for c in newest] == [200, 200]
+
+
+def test_an_idle_connection_is_cut_off() -> None:
+    with CodecServer(KEYRING, TOKEN, timeout=1.0) as server:
+        url = urlsplit(server.url)
+        with socket.create_connection((url.hostname, url.port)) as sock:
+            assert select.select([sock], [], [], 2.5)[0], "still open after 2.5 s"
+            assert sock.recv(1) == b""
 
 
 def codec_server(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:

@@ -5,16 +5,26 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
-from sealed.tools.ticket_service import SEED_TICKETS, TicketService, main
+from sealed.identity.workload import IdentityVerifier
+from sealed.tools.ticket_service import (
+    IDENTITY_HEADER,
+    MAX_REQUEST_BYTES,
+    SEED_TICKETS,
+    TicketService,
+    main,
+)
 
 TOKEN = "tickets-test-token-6f1c"
 
@@ -38,6 +48,19 @@ def _comment(
     return httpx.post(f"{svc.url}/tickets/1/comments", json={"body": body}, headers=headers)
 
 
+def _head_only(svc: TicketService, *headers: str) -> bytes:
+    """Sends a comment request's head and never its body; returns everything the
+    service sends before it closes the connection, which must be within a second."""
+    url = urlsplit(svc.url)
+    head = "\r\n".join(["POST /tickets/1/comments HTTP/1.1", "Host: x", *headers, "", ""])
+    with socket.create_connection((url.hostname, url.port), timeout=1) as sock:
+        sock.sendall(head.encode())
+        received = []
+        while chunk := sock.recv(65536):
+            received.append(chunk)
+    return b"".join(received)
+
+
 def test_healthz_and_list(service: TicketService) -> None:
     assert httpx.get(f"{service.url}/healthz").json() == {"ok": True}
     tickets = httpx.get(f"{service.url}/tickets").json()
@@ -59,6 +82,15 @@ def test_read_ticket_and_planted_injection(service: TicketService) -> None:
     assert missing.json() == {"error": "ticket 99 not found"}
 
 
+def test_a_huge_ticket_id_is_not_found(service: TicketService) -> None:
+    # Past Python's int() digit limit: once an uncaught ValueError and no answer.
+    huge = "9" * 5000
+    assert httpx.get(f"{service.url}/tickets/{huge}").status_code == 404
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    comment = httpx.post(f"{service.url}/tickets/{huge}/comments", json={"body": "x"}, headers=auth)
+    assert comment.status_code == 404
+
+
 def test_comment_requires_the_token(service: TicketService) -> None:
     for token in (None, "wrong-token"):
         response = _comment(service, "hello", token=token)
@@ -76,6 +108,50 @@ def test_comment_validation_and_unknown_ticket(service: TicketService) -> None:
     assert response.status_code == 400
     response = httpx.post(f"{service.url}/tickets/99/comments", json={"body": "x"}, headers=auth)
     assert response.status_code == 404
+
+
+def test_an_unauthenticated_comment_is_refused_before_its_body(service: TicketService) -> None:
+    answer = _head_only(service, f"Content-Length: {200 * 1024 * 1024}")
+    assert answer.startswith(b"HTTP/1.0 401")
+
+
+def test_the_identity_is_checked_before_the_body(tmp_path: Path) -> None:
+    # A stolen bearer token alone must not make the service read a body either.
+    verifier = IdentityVerifier("http://127.0.0.1:9", {"support"})
+    with TicketService(token=TOKEN, data_path=tmp_path / "t.json", identity=verifier) as svc:
+        answer = _head_only(
+            svc,
+            f"Authorization: Bearer {TOKEN}",
+            f"{IDENTITY_HEADER}: not-a-jwt",
+            f"Content-Length: {MAX_REQUEST_BYTES}",
+        )
+    assert answer.startswith(b"HTTP/1.0 403")
+
+
+def test_a_comment_body_is_bounded(service: TicketService) -> None:
+    auth = f"Authorization: Bearer {TOKEN}"
+    # A negative length used to read to the end of the stream, a non-integer one
+    # to crash the handler: both are refused now, before anything is read.
+    assert _head_only(service, auth, "Content-Length: -1").startswith(b"HTTP/1.0 400")
+    assert _head_only(service, auth, "Content-Length: abc").startswith(b"HTTP/1.0 400")
+    assert _head_only(service, auth).startswith(b"HTTP/1.0 411")
+    assert _head_only(service, auth, "Transfer-Encoding: chunked").startswith(b"HTTP/1.0 411")
+    # A comment is at most 2000 characters: a small limit, not the old 64 KiB.
+    assert _head_only(service, auth, "Content-Length: 40000").startswith(b"HTTP/1.0 413")
+    assert httpx.get(f"{service.url}/tickets/1").json()["comments"] == []
+    # The longest comment still fits, every character escaped as a surrogate pair.
+    longest = json.dumps({"body": "\U0001f600" * 2000, "author": "\U0001f600" * 200})
+    headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+    created = httpx.post(f"{service.url}/tickets/1/comments", content=longest, headers=headers)
+    assert created.status_code == 201
+
+
+def test_an_idle_connection_is_cut_off(tmp_path: Path) -> None:
+    with TicketService(token=TOKEN, data_path=tmp_path / "t.json", timeout=1.0) as svc:
+        url = urlsplit(svc.url)
+        with socket.create_connection((url.hostname, url.port)) as sock:
+            assert select.select([sock], [], [], 2.5)[0], "still open after 2.5 s"
+            assert sock.recv(1) == b""
 
 
 def test_idempotent_replay_applies_once(service: TicketService) -> None:
