@@ -53,13 +53,50 @@ def _field(loc: tuple[int | str, ...]) -> str:
     return ".".join(str(part) for part in loc) or "(top level)"
 
 
+# A mission becomes a workflow input that every worker and history holds: a spec
+# is small, and so is what its aliases expand to (a few hundred bytes of nested
+# aliases would otherwise become megabytes, or gigabytes).
+MAX_SPEC_BYTES = 256 * 1024
+MAX_EXPANDED = 1024 * 1024
+
+
+def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
+    """What the document weighs once every alias is expanded, computed over the
+    shared nodes without expanding them."""
+    known = memo.get(id(node))
+    if known is not None:
+        return known
+    memo[id(node)] = 0  # a recursive alias adds nothing while it is being sized
+    if isinstance(node, yaml.ScalarNode):
+        size = len(str(node.value)) + 1
+    elif isinstance(node, yaml.SequenceNode):
+        size = 1 + sum(_expanded_size(item, memo) for item in node.value)
+    else:
+        size = 1 + sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
+    memo[id(node)] = size
+    return size
+
+
 def _read_yaml(path: Path) -> Any:
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as file:
+            raw = file.read(MAX_SPEC_BYTES + 1)
     except OSError as exc:
         raise SpecError(path, [f"cannot read file: {exc.strerror or exc}"]) from exc
+    if len(raw) > MAX_SPEC_BYTES:
+        raise SpecError(path, [f"the file is over {MAX_SPEC_BYTES // 1024} KiB"])
     try:
-        return yaml.load(text, Loader=_Loader)  # a SafeLoader subclass: safe
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SpecError(path, ["not a UTF-8 text file"]) from None
+    loader = _Loader(text)  # a SafeLoader subclass: safe
+    try:
+        node = loader.get_single_node()
+        if node is not None and _expanded_size(node, {}) > MAX_EXPANDED:
+            raise SpecError(
+                path, [f"its aliases expand to over {MAX_EXPANDED // 1024} KiB: refusing"]
+            )
+        return None if node is None else loader.construct_document(node)
     except yaml.YAMLError as exc:
         # One line, with the file's own line numbers rather than pyyaml's banner.
         mark = getattr(exc, "problem_mark", None)
@@ -70,6 +107,8 @@ def _read_yaml(path: Path) -> Any:
             if part
         )
         raise SpecError(path, [f"not valid YAML{where}: {what or exc}"]) from exc
+    finally:
+        loader.dispose()
 
 
 def _inline_script(data: dict[str, Any], path: Path) -> None:
@@ -78,7 +117,14 @@ def _inline_script(data: dict[str, Any], path: Path) -> None:
     model = data.get("model")
     if not isinstance(model, dict) or not isinstance(model.get("script"), str):
         return
-    script_path = (path.parent / model["script"]).resolve()
+    # Beside the mission, nowhere else: a spec must not read (and echo in its
+    # errors) whatever file on the submitting machine it names.
+    folder = path.parent.resolve()
+    script_path = (folder / model["script"]).resolve()
+    if Path(model["script"]).is_absolute() or not script_path.is_relative_to(folder):
+        raise SpecError(
+            path, ["model.script: must name a file in the mission's own folder (no '/' or '..')"]
+        )
     try:
         script = _read_yaml(script_path)
     except SpecError as exc:

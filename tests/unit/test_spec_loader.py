@@ -3,6 +3,7 @@ that names the file, the field and what was expected."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -199,3 +200,57 @@ def test_directive_on_key_is_not_read_as_a_yaml_boolean(tmp_path: Path) -> None:
         )
     ]
     assert spec.model.script is not None and spec.model.script.gullible is True
+
+
+# --- red team 15: what a spec may read, and how big it may get -------------------
+
+MISSION = """name: m
+profile: support-agent
+goal: g
+model: {{provider: scripted, script: {script}}}
+"""
+
+
+@pytest.mark.parametrize("script", ["/etc/passwd", "../outside.yaml", "sub/../../outside.yaml"])
+def test_a_script_must_be_beside_the_mission(tmp_path: Path, script: str) -> None:
+    (tmp_path / "outside.yaml").write_text("turns: [{final: SECRET-CONTENT}]\n")
+    folder = tmp_path / "missions"
+    (folder / "sub").mkdir(parents=True)
+    mission = folder / "m.yaml"
+    mission.write_text(MISSION.format(script=script))
+    with pytest.raises(SpecError, match="mission's own folder") as caught:
+        load_mission(mission)
+    assert "SECRET-CONTENT" not in str(caught.value) and "root:" not in str(caught.value)
+
+
+def test_a_link_out_of_the_folder_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "outside.yaml").write_text("turns: [{final: SECRET-CONTENT}]\n")
+    folder = tmp_path / "missions"
+    folder.mkdir()
+    (folder / "script.yaml").symlink_to(tmp_path / "outside.yaml")
+    (folder / "m.yaml").write_text(MISSION.format(script="script.yaml"))
+    with pytest.raises(SpecError, match="mission's own folder"):
+        load_mission(folder / "m.yaml")
+
+
+def test_an_alias_bomb_is_refused_quickly(tmp_path: Path) -> None:
+    """Under `model.parameters`, which takes any value: 9**10 strings from <1 KiB."""
+    levels = ['    a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    levels += [f"    a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 10)]
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text(
+        "name: m\nprofile: support-agent\ngoal: g\nmodel:\n  provider: scripted\n"
+        "  script: {turns: [{final: ok}]}\n  parameters:\n" + "\n".join(levels) + "\n"
+    )
+    assert bomb.stat().st_size < 1024
+    started = time.monotonic()
+    with pytest.raises(SpecError, match="aliases expand"):
+        load_mission(bomb)
+    assert time.monotonic() - started < 2
+
+
+def test_a_huge_spec_is_refused(tmp_path: Path) -> None:
+    huge = tmp_path / "huge.yaml"
+    huge.write_text(MISSION.format(script="x.yaml") + f"system_prompt: {'x' * 300_000}\n")
+    with pytest.raises(SpecError, match="over 256 KiB"):
+        load_mission(huge)
