@@ -35,6 +35,13 @@ def bootstrap_command(
     secret_id_ttl: Annotated[
         str, typer.Option(help="how long the new secret ids stay valid")
     ] = DEFAULT_SECRET_ID_TTL,
+    replace_logins: Annotated[
+        bool,
+        typer.Option(
+            "--replace-logins",
+            help="destroy the earlier secret ids (restart the worker and codec server after)",
+        ),
+    ] = False,
 ) -> None:
     """Provision OpenBao for Sealed (idempotent).
 
@@ -45,7 +52,12 @@ def bootstrap_command(
     worker_dir = credentials_dir or current.data_dir
     where = {"worker": worker_dir, "codec": codec_credentials_dir or worker_dir}
     try:
-        report, logins = bootstrap(admin(current), profiles=profiles, secret_id_ttl=secret_id_ttl)
+        report, logins = bootstrap(
+            admin(current),
+            profiles=profiles,
+            secret_id_ttl=secret_id_ttl,
+            replace_logins=replace_logins,
+        )
     except (FileNotFoundError, SpecError) as exc:
         raise fail(str(exc), code=2) from exc
     except BootstrapError as exc:

@@ -37,7 +37,9 @@ class Children:
         return self.logs / f"{name}.log"
 
     def spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> None:
-        with self.log_of(name).open("ab") as log:
+        # Logs name missions, tools and addresses: the owner's to read only.
+        fd = os.open(self.log_of(name), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "ab") as log:
             self.procs[name] = subprocess.Popen(
                 argv,
                 stdin=subprocess.DEVNULL,

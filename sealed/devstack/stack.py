@@ -59,7 +59,10 @@ class DevStack:
         busy = [f"{name}={port}" for name, port in self.ports if port_open(port)]
         if busy:
             raise StackError(f"ports in use by another program: {', '.join(busy)}")
-        self.children.logs.mkdir(parents=True, exist_ok=True)
+        # The stack's state (tokens, logs, databases) is its owner's alone.
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.data_dir.chmod(0o700)
+        self.children.logs.mkdir(exist_ok=True, mode=0o700)
         self.info = info = StackInfo(
             data_dir=self.data_dir,
             owner_pid=os.getpid(),
@@ -139,8 +142,12 @@ class DevStack:
         admin = VaultAdmin(addr, root)
         tickets_token = private_random(self.data_dir / TICKETS_TOKEN_FILE)
         try:
+            # Every process of an earlier start is gone: so are their logins.
             report, logins = bootstrap(
-                admin, profiles=EXAMPLE_PROFILES, values={"tickets_token": tickets_token}
+                admin,
+                profiles=EXAMPLE_PROFILES,
+                values={"tickets_token": tickets_token},
+                replace_logins=True,
             )
         except BootstrapError as exc:
             log = self.children.log_of("openbao")

@@ -122,11 +122,22 @@ def ensure_kv(client: hvac.Client, mount: str = KV_MOUNT, timeout: float = 30.0)
             time.sleep(0.05)
 
 
+def _destroy_secret_ids(client: hvac.Client, role: str) -> None:
+    try:
+        accessors = client.auth.approle.list_secret_id_accessors(role)["data"]["keys"]
+    except hvac.exceptions.InvalidPath:  # none yet
+        return
+    for accessor in accessors:
+        client.auth.approle.destroy_secret_id_accessor(role, accessor)
+
+
 def provision_approle(
-    client: hvac.Client, role: str, policy: str, secret_id_ttl: str
+    client: hvac.Client, role: str, policy: str, secret_id_ttl: str, *, replace: bool = False
 ) -> tuple[str, str]:
     """The role's policy and AppRole (tokens live an hour, then it logs in
-    again with its secret id), and a new secret id: (role_id, secret_id)."""
+    again with its secret id), and a new secret id: (role_id, secret_id).
+    `replace` destroys the role's earlier secret ids first: whoever held one
+    must use the new login from now on."""
     if "approle/" not in client.sys.list_auth_methods()["data"]:
         client.sys.enable_auth_method("approle")
     client.sys.create_or_update_policy(name=role, policy=policy)
@@ -137,6 +148,8 @@ def provision_approle(
         token_max_ttl="24h",
         secret_id_ttl=secret_id_ttl,
     )
+    if replace:
+        _destroy_secret_ids(client, role)
     role_id = client.auth.approle.read_role_id(role)["data"]["role_id"]
     secret_id = client.auth.approle.generate_secret_id(role)["data"]["secret_id"]
     return str(role_id), str(secret_id)
@@ -189,6 +202,7 @@ def bootstrap(
     profiles: Path | None,
     secret_id_ttl: str = DEFAULT_SECRET_ID_TTL,
     values: Mapping[str, str] | None = None,
+    replace_logins: bool = False,
 ) -> tuple[BootstrapReport, list[AppRoleLogin]]:
     """Everything above, in order; safe to run again at any time. The profiles
     are read (and a bad one refused) before anything is created."""
@@ -222,7 +236,9 @@ def bootstrap(
                 ("worker", WORKER_ROLE, WORKER_POLICY),
                 ("codec", CODEC_ROLE, CODEC_POLICY),
             )
-            for role_id, secret_id in [provision_approle(client, role, policy, secret_id_ttl)]
+            for role_id, secret_id in [
+                provision_approle(client, role, policy, secret_id_ttl, replace=replace_logins)
+            ]
         ]
     except (hvac.exceptions.VaultError, requests.RequestException) as exc:
         raise BootstrapError(f"{step}: {type(exc).__name__}: {exc}") from exc

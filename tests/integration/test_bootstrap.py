@@ -13,6 +13,7 @@ import yaml
 
 from sealed.devstack import StackInfo
 from sealed.identity.backend import SecretUnavailable
+from sealed.identity.bootstrap import CODEC_POLICY, provision_approle
 from sealed.identity.openbao.admin import VaultAdmin
 from sealed.identity.openbao.approle import AppRoleClient
 from sealed.identity.openbao.keys import read_vault_keys
@@ -96,3 +97,32 @@ async def test_a_missing_or_empty_profiles_folder_is_refused(stack_env, tmp_path
     assert code == 2 and "does not exist" in err
     code, _, err = await bootstrap(stack_env, "--profiles", str(tmp_path))
     assert code == 2 and "holds no *.yaml profile" in err
+
+
+def test_replacing_logins_destroys_the_earlier_secret_ids(stack: StackInfo, admin_for_tests):
+    """`sealed dev` replaces its logins on every start (red team 15): a secret id
+    from an earlier start does not stay valid for its whole TTL."""
+    role = f"sealed-test-{uuid.uuid4().hex[:8]}"
+    client = admin_for_tests.client
+    earlier = [provision_approle(client, role, CODEC_POLICY, "1h") for _ in range(2)]
+    for role_id, secret_id in earlier:  # kept without replace
+        AppRoleClient(stack.vault_addr, role_id, secret_id).call("keys", read_vault_keys)
+    role_id, secret_id = provision_approle(client, role, CODEC_POLICY, "1h", replace=True)
+    AppRoleClient(stack.vault_addr, role_id, secret_id).call("keys", read_vault_keys)
+    for old_role_id, old_secret_id in earlier:
+        with pytest.raises(SecretUnavailable):
+            AppRoleClient(stack.vault_addr, old_role_id, old_secret_id).call(
+                "keys", read_vault_keys
+            )
+
+
+def test_the_stack_keeps_its_state_to_its_owner(stack: StackInfo):
+    data = Path(stack.data_dir)
+    assert data.stat().st_mode & 0o777 == 0o700
+    assert (data / "logs").stat().st_mode & 0o777 == 0o700
+    for log in (data / "logs").glob("*.log"):
+        assert log.stat().st_mode & 0o077 == 0, log
+    for secret in ("vault-root-token", "vault-unseal-key", "codec-token", "tickets-token"):
+        assert (data / secret).stat().st_mode & 0o777 == 0o600, secret
+    for login in ("worker", "codec"):
+        assert (data / f"{login}-secret-id").stat().st_mode & 0o777 == 0o600

@@ -24,7 +24,8 @@ async def test_bad_spec_is_reported_and_nothing_submitted(
     bad = tmp_path / "bad_turns.yaml"
     spec = yaml.safe_load(DEMO_MISSION.read_text())
     spec["limits"]["max_turns"] = 0
-    spec["model"]["script"] = str(DEMO_MISSION.parent / spec["model"]["script"])
+    script = DEMO_MISSION.parent / spec["model"]["script"]
+    (tmp_path / script.name).write_text(script.read_text())  # beside the mission
     bad.write_text(yaml.safe_dump(spec))
     code, out, err = await run_cli("submit", str(bad), env=stack_env)
     assert code == 2
