@@ -10,7 +10,8 @@ from typing import Annotated
 import typer
 
 from sealed import missions
-from sealed.cli._shared import MissionArg, admin, fail, settings
+from sealed.audit import AuditEvent, AuditLog
+from sealed.cli._shared import MissionArg, actor, admin, fail, settings
 from sealed.client import connect
 from sealed.config import Settings
 from sealed.models import MissionResult, MissionSpec, MissionStatus
@@ -114,6 +115,10 @@ def abort(
             p = await missions.abort(await connect(current), mission_id, reason)
         except missions.MissionNotRunning as exc:
             raise fail(f"cannot abort {mission_id}: {exc}") from exc
+        event = AuditEvent(
+            kind="mission.aborted", mission_id=mission_id, reason=reason, actor=actor()
+        )
+        await asyncio.to_thread(AuditLog(current.audit_path()).record, event)
         typer.echo(f"{p.mission_id}: {p.status.value} ({printable(p.reason or '')})")
 
     asyncio.run(go())

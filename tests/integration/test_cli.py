@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from pathlib import Path
 
 import yaml
 from temporalio.client import Client
 
 from sealed import missions
+from sealed.audit import AuditLog
 from sealed.demo import DEMO_MISSION
 from tests.integration.conftest import run_cli
 
@@ -81,6 +83,10 @@ async def test_abort_cancels_a_running_mission(client: Client, worker, stack_env
 
     code, _, err = await run_cli("abort", mission_id, "--reason", "again", env=stack_env)
     assert code == 1 and "already aborted" in err
+    # Every abort is audited, with who did it (red team 12).
+    events = AuditLog(Path(stack_env["SEALED_DATA_DIR"]) / "audit.log").events(mission_id)
+    (aborted,) = [e for e in events if e.kind == "mission.aborted"]
+    assert aborted.reason == "wrong queue" and aborted.actor
 
 
 async def test_profiles_revoke_revocations_unrevoke_and_audit(
