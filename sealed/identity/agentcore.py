@@ -21,11 +21,12 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from sealed.identity.aws import ClientFactory, NotRenewable, _Clients
+from sealed.identity.aws import ClientFactory, _Clients
 from sealed.identity.backend import (
     Credential,
     CredentialRequest,
     Lease,
+    NotRenewable,
     SecretUnavailable,
     SecretValue,
 )

@@ -26,6 +26,7 @@ from sealed.identity.backend import (
     Credential,
     CredentialRequest,
     Lease,
+    NotRenewable,
     SecretUnavailable,
     SecretValue,
 )
@@ -40,6 +41,9 @@ _DEFAULT_CONFIG = Config(
 STS_DURATION_SECONDS = 900  # the shortest session AWS allows
 SESSION_POLICY_MAX_CHARS = 2048  # AWS's plaintext limit for an inline session policy
 REVOKE_POLICY_NAME = "AWSRevokeOlderSessions"  # the name the IAM console uses
+MISSION_DENY_POLICY_NAME = "SealedRevokedMissions"
+MISSION_DENIES = 100
+_MISSION_TAG = "aws:PrincipalTag/sealed:mission"
 
 # Deny everything: a call whose profile declares no policy gets a session that
 # can do nothing (least privilege by default, the profile must say what it needs).
@@ -47,10 +51,6 @@ DENY_ALL_POLICY: dict[str, Any] = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}],
 }
-
-
-class NotRenewable(SecretUnavailable):
-    """The credential cannot be extended: issue a new one for the next call."""
 
 
 def default_client_factory(
@@ -100,6 +100,10 @@ def _unavailable(what: str, exc: Exception) -> SecretUnavailable:
     else:
         reason = f"backend unreachable or refused ({type(exc).__name__})"
     return SecretUnavailable(f"{what}: {reason}")
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
 
 
 async def _call(what: str, fn: Callable[..., Any], **kwargs: Any) -> Any:
@@ -290,6 +294,51 @@ class AwsSts:
             self._clients("iam").put_role_policy,
             RoleName=role_name,
             PolicyName=REVOKE_POLICY_NAME,
+            PolicyDocument=json.dumps(document),
+        )
+
+    async def revoke_mission_sessions(self, role_arn: str, mission_id: str) -> None:
+        """One mission's sessions of the role: a deny on sessions whose
+        `sealed:mission` tag names it (every session is tagged so at issue).
+        The role's list keeps the latest MISSION_DENIES missions: older entries
+        name sessions that have expired anyway (900 s at most). Eventually
+        consistent, as above."""
+        role_name = _role_name(role_arn)
+        iam = self._clients("iam")
+        try:
+            current = await _call(
+                f"reading revoked missions of role {role_arn!r}",
+                iam.get_role_policy,
+                RoleName=role_name,
+                PolicyName=MISSION_DENY_POLICY_NAME,
+            )
+        except SecretUnavailable as exc:
+            cause = exc.__cause__
+            if not (isinstance(cause, ClientError) and _code(cause) == "NoSuchEntity"):
+                raise
+            denied: list[str] = []
+        else:
+            document = current["PolicyDocument"]
+            document = json.loads(document) if isinstance(document, str) else document
+            denied = list(document["Statement"][0]["Condition"]["StringEquals"][_MISSION_TAG])
+        others = [m for m in denied if m != mission_id]
+        denied = [*others[-(MISSION_DENIES - 1) :], mission_id]
+        document = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Deny",
+                    "Action": ["*"],
+                    "Resource": ["*"],
+                    "Condition": {"StringEquals": {_MISSION_TAG: denied}},
+                }
+            ],
+        }
+        await _call(
+            f"revoking mission sessions of role {role_arn!r}",
+            iam.put_role_policy,
+            RoleName=role_name,
+            PolicyName=MISSION_DENY_POLICY_NAME,
             PolicyDocument=json.dumps(document),
         )
 

@@ -16,6 +16,10 @@ class SecretUnavailable(Exception):
     """The backend cannot (or will not) answer: the tool must not run."""
 
 
+class NotRenewable(SecretUnavailable):
+    """The credential cannot be extended: issue a new one for the next call."""
+
+
 class SecretValue:
     """A secret handle. `reveal()` is the only way to the value, so that an
     accidental log line or f-string prints the name, never the secret."""

@@ -56,7 +56,6 @@ CODEC_ROLE = "sealed-codec"
 WORKER_POLICY = f"""
 path "auth/token/create/sealed-p-*" {{ capabilities = ["update"] }}
 path "auth/token/revoke-accessor" {{ capabilities = ["update"] }}
-path "auth/token/renew-accessor" {{ capabilities = ["update"] }}
 path "{KV_MOUNT}/data/{PROFILES_PREFIX}/*" {{ capabilities = ["read"] }}
 path "{KV_MOUNT}/data/{REVOCATIONS_PREFIX}/*" {{ capabilities = ["read"] }}
 path "{KV_MOUNT}/data/{REDACTION_KEY_PATH}" {{ capabilities = ["read"] }}

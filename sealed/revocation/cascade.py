@@ -6,16 +6,23 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import timedelta
 
 from pydantic import BaseModel
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 from sealed import missions
 from sealed.audit import AuditEvent, AuditKind, AuditLog
 from sealed.contract import SA_PROFILE, SA_STATUS, WORKFLOW_NAME
 from sealed.identity.aws import AwsSts
 from sealed.identity.openbao.admin import Revocation, RevocationKind, VaultAdmin
+from sealed.identity.openbao.stores import PROFILE_CACHE_SECONDS
 from sealed.models import MissionStatus
+
+# Sessions a worker may still issue after the record (its cached view of
+# revocations), and the clocks of this host and AWS's disagreeing.
+STS_CUTOFF_MARGIN = timedelta(seconds=PROFILE_CACHE_SECONDS + 60)
 
 
 def _event(what: AuditKind, kind: RevocationKind, name: str, reason: str, actor: str) -> AuditEvent:
@@ -95,15 +102,30 @@ class Revoker:
             revocation=revocation, missions_aborted=aborted, seconds=time.monotonic() - start
         )
 
+    async def _sts_roles(self, profile_name: str | None) -> list[str]:
+        """The STS roles a profile's secrets assume (none without an STS client)."""
+        if profile_name is None or self._sts is None:
+            return []
+        profile = await asyncio.to_thread(self._admin.profile, profile_name)
+        if profile is None:
+            return []
+        return [spec.ref for spec in profile.secrets.values() if spec.backend == "aws-sts"]
+
     async def _revoke_sts_sessions(self, name: str, revocation: Revocation) -> None:
         """STS sessions cannot be revoked one by one: AWS's way is a deny on the
-        role for sessions issued before now, which AWS applies within minutes."""
-        profile = await asyncio.to_thread(self._admin.profile, name)
-        if profile is None or self._sts is None:
-            return
-        for spec in profile.secrets.values():
-            if spec.backend == "aws-sts":
-                await self._sts.revoke_sessions_before(spec.ref, revocation.at)
+        role for sessions issued before a cut-off, which AWS applies within
+        minutes. The cut-off lies past the time a worker may still issue one
+        (its cached view of revocations) plus clock skew."""
+        for role in await self._sts_roles(name):
+            assert self._sts is not None  # _sts_roles found roles only with a client
+            await self._sts.revoke_sessions_before(role, revocation.at + STS_CUTOFF_MARGIN)
+
+    async def _mission_profile(self, mission_id: str) -> str | None:
+        try:
+            described = await self._client.get_workflow_handle(mission_id).describe()
+        except RPCError:
+            return None
+        return described.typed_search_attributes.get(SA_PROFILE)
 
     async def revoke_mission(self, mission_id: str, reason: str, actor: str) -> RevocationReport:
         start = time.monotonic()
@@ -114,6 +136,10 @@ class Revoker:
             [mission_id], f"mission revoked: {reason}", actor, wait=True
         )
         killed = await asyncio.to_thread(self._admin.kill_mission_credentials, mission_id)
+        # Its STS sessions carry its id as a tag: denied on every role its profile uses.
+        for role in await self._sts_roles(await self._mission_profile(mission_id)):
+            assert self._sts is not None
+            await self._sts.revoke_mission_sessions(role, mission_id)
         return RevocationReport(
             revocation=revocation,
             credentials_killed=len(killed),

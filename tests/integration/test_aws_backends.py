@@ -4,6 +4,7 @@ the role-wide revoke policy, and fail-closed when the server is gone."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Iterator
@@ -15,18 +16,28 @@ import pytest
 from botocore.config import Config
 from moto.server import ThreadedMotoServer
 
+from sealed import missions
 from sealed.audit import AuditLog
 from sealed.identity.aws import (
+    MISSION_DENIES,
+    MISSION_DENY_POLICY_NAME,
     REVOKE_POLICY_NAME,
     AwsSecretsManager,
     AwsSts,
     ClientFactory,
-    NotRenewable,
     default_client_factory,
 )
-from sealed.identity.backend import CredentialRequest, SecretSpec, SecretUnavailable
+from sealed.identity.backend import (
+    CredentialRequest,
+    NotRenewable,
+    SecretSpec,
+    SecretUnavailable,
+)
+from sealed.identity.openbao.stores import PROFILE_CACHE_SECONDS
 from sealed.identity.profiles import Profile
+from sealed.models import MissionSpec
 from sealed.revocation import Revoker
+from sealed.revocation.cascade import STS_CUTOFF_MARGIN
 
 pytestmark = pytest.mark.integration
 
@@ -232,4 +243,71 @@ async def test_revoking_a_profile_denies_its_sts_sessions(
     if isinstance(policy, str):
         policy = json.loads(policy)
     issued_before = policy["Statement"][0]["Condition"]["DateLessThan"]["aws:TokenIssueTime"]
-    assert issued_before == report.revocation.at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    # Past what a worker's cached view may still issue, and clock skew (red team 8).
+    cutoff = report.revocation.at + STS_CUTOFF_MARGIN
+    assert issued_before == cutoff.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert timedelta(seconds=PROFILE_CACHE_SECONDS + 30) <= STS_CUTOFF_MARGIN
+
+
+def mission_denies(endpoint: str) -> list[str]:
+    policy = factory(endpoint)("iam").get_role_policy(
+        RoleName=ROLE_NAME, PolicyName=MISSION_DENY_POLICY_NAME
+    )["PolicyDocument"]
+    if isinstance(policy, str):
+        policy = json.loads(policy)
+    (statement,) = policy["Statement"]
+    assert statement["Effect"] == "Deny" and statement["Action"] == ["*"]
+    return list(statement["Condition"]["StringEquals"]["aws:PrincipalTag/sealed:mission"])
+
+
+async def test_one_missions_sessions_are_denied_by_their_tag(moto_endpoint):
+    sts = AwsSts(factory(moto_endpoint))
+    for mission in ("m-1", "m-2", "m-1"):
+        await sts.revoke_mission_sessions(ROLE_ARN, mission)
+    assert mission_denies(moto_endpoint) == ["m-2", "m-1"]
+    for n in range(MISSION_DENIES + 5):
+        await sts.revoke_mission_sessions(ROLE_ARN, f"m-many-{n}")
+    kept = mission_denies(moto_endpoint)
+    assert len(kept) == MISSION_DENIES and kept[-1] == f"m-many-{MISSION_DENIES + 4}"
+
+
+async def test_revoking_a_mission_denies_its_sts_sessions(
+    moto_endpoint, client, worker, stack_settings, admin_for_tests, tmp_path
+):
+    """`sealed revoke mission`: the sessions tagged with the mission, on every
+    role its profile assumes (red team 8)."""
+    name = f"aws-{uuid.uuid4().hex[:6]}"
+    admin_for_tests.apply_profile(
+        Profile.model_validate(
+            {
+                "name": name,
+                "tools": {"test.stall": {}},
+                "secrets": {"reports": {"backend": "aws-sts", "ref": ROLE_ARN}},
+            }
+        )
+    )
+    stalling = MissionSpec.model_validate(
+        {
+            "name": "stalling",
+            "profile": name,
+            "goal": "wait",
+            "tools": ["test.stall"],
+            "model": {
+                "provider": "scripted",
+                "script": {
+                    "turns": [
+                        {"tool_calls": [{"name": "test.stall", "arguments": {"seconds": 300}}]}
+                    ]
+                },
+            },
+        }
+    )
+    handle = await missions.submit(client, stack_settings, stalling)
+    async with asyncio.timeout(30):
+        await missions.wait_for_pending(client, handle.id, "tool:")
+    revoker = Revoker(
+        admin_for_tests, client, AuditLog(tmp_path / "audit.log"), AwsSts(factory(moto_endpoint))
+    )
+    report = await revoker.revoke_mission(handle.id, "leaked", "tests")
+    assert report.missions_aborted == [handle.id]
+    assert handle.id in mission_denies(moto_endpoint)

@@ -22,7 +22,12 @@ from sealed.activities.heartbeat import ABANDONED
 from sealed.audit import AuditLog
 from sealed.config import Settings
 from sealed.devstack import StackInfo
-from sealed.identity.backend import CredentialRequest, SecretSpec, SecretUnavailable
+from sealed.identity.backend import (
+    CredentialRequest,
+    NotRenewable,
+    SecretSpec,
+    SecretUnavailable,
+)
 from sealed.identity.bootstrap import ensure_kv
 from sealed.identity.broker import CredentialBroker, CredentialRefused
 from sealed.identity.openbao.admin import VaultAdmin
@@ -73,10 +78,11 @@ def request(
     )
 
 
-def alive(stack: StackInfo, token: str) -> bool:
+def alive(admin: VaultAdmin, token: str) -> bool:
+    """Asked as the operator: a call's token may not even look itself up."""
     try:
-        hvac.Client(url=stack.vault_addr, token=token).auth.token.lookup_self()
-    except hvac.exceptions.Forbidden:
+        admin.client.auth.token.lookup(token)
+    except (hvac.exceptions.Forbidden, hvac.exceptions.InvalidRequest):
         return False
     return True
 
@@ -172,7 +178,7 @@ async def test_revoking_a_profile_cascades(
         (await backend.issue(request(name, "probe.vault", "probe", spec, f"m-{i}"))).value.reveal()
         for i in range(3)
     ]
-    assert all(alive(stack, token) for token in leaked)
+    assert all(alive(admin, token) for token in leaked)
 
     stalling = MissionSpec.model_validate(
         {
@@ -198,7 +204,7 @@ async def test_revoking_a_profile_cascades(
     revoker = Revoker(admin, client, AuditLog(tmp_path / "audit.log"))
     report = await revoker.revoke_profile(name, "key leaked", "tests")
 
-    assert not any(alive(stack, token) for token in leaked), "a leaked credential still works"
+    assert not any(alive(admin, token) for token in leaked), "a leaked credential still works"
     assert sorted(report.missions_aborted) == sorted(h.id for h in handles)
     for handle in handles:
         result = await handle.result()
@@ -226,7 +232,7 @@ async def test_revoking_a_profile_cascades(
     assert lifted is not None and lifted.reason == "key leaked"
     ensure_submittable(admin, stalling)
     fresh = await backend.issue(request(name, "probe.vault", "probe", spec))
-    assert alive(stack, fresh.value.reveal())
+    assert alive(admin, fresh.value.reveal())
     kinds = [e.kind for e in AuditLog(tmp_path / "audit.log").events()]
     assert kinds.count("mission.aborted") == 3
     assert kinds[0] == "revocation.added" and kinds[-1] == "revocation.lifted"
@@ -249,7 +255,7 @@ async def test_revoking_one_mission(
     revoker = Revoker(admin, client, AuditLog(tmp_path / "audit.log"))
     report = await revoker.revoke_mission("m-target", "wrong customer", "tests")
     assert report.credentials_killed == 1
-    assert not alive(stack, mine) and alive(stack, other)
+    assert not alive(admin, mine) and alive(admin, other)
 
 
 async def test_revoked_profile_stops_tool_calls_of_missions_not_yet_aborted(vault_worker, admin):
@@ -268,20 +274,26 @@ async def test_revoked_profile_stops_tool_calls_of_missions_not_yet_aborted(vaul
         await profiles.for_call(name, "m-y")
 
 
-async def test_a_dynamic_credential_is_renewed_then_revoked(stack, vault_worker, admin):
-    """The `vault-token` credential is a leased dynamic secret: issue, renew, revoke."""
+async def test_a_call_token_is_exactly_its_tool_for_exactly_its_call(stack, vault_worker, admin):
+    """Red team 8: no `default` policy, not renewable (by us or by itself), an
+    explicit max TTL of the call's: a copy whose revoke never ran dies on time."""
     name = f"victim-{uuid.uuid4().hex[:6]}"
     admin.apply_profile(victim_profile(name))
     backend = VaultBackend(vault_worker)
     spec = SecretSpec(backend="vault-token", ref="probe")
     credential = await backend.issue(request(name, "probe.vault", "probe", spec))
-    assert credential.lease.renewable and credential.lease.expires_at is not None
-    renewed = await backend.renew(credential.lease, timedelta(minutes=10))
-    assert renewed.expires_at is not None and renewed.expires_at > credential.lease.expires_at
-    ttl = admin.client.auth.token.lookup_accessor(credential.lease.lease_id)["data"]["ttl"]
-    assert ttl > 300
-    await backend.revoke(renewed)
-    assert not alive(stack, credential.value.reveal())
+    token = credential.value.reveal()
+    data = admin.client.auth.token.lookup_accessor(credential.lease.lease_id)["data"]
+    assert data["policies"] == [f"sealed-p-{name}-t-probe-vault"]
+    assert data["renewable"] is False
+    assert data["explicit_max_ttl"] == 120 and data["ttl"] <= 120  # the request's 2 minutes
+    assert not credential.lease.renewable
+    with pytest.raises(NotRenewable):
+        await backend.renew(credential.lease, timedelta(hours=1))
+    with pytest.raises(hvac.exceptions.VaultError):
+        hvac.Client(url=stack.vault_addr, token=token).auth.token.renew_self(increment="24h")
+    await backend.revoke(credential.lease)
+    assert not alive(admin, token)
 
 
 def test_a_new_kv_mount_is_ready_when_ensure_kv_returns(admin):

@@ -22,8 +22,13 @@ from sealed.identity.agentcore import (
     AgentCoreOAuth2,
     ConsentRequired,
 )
-from sealed.identity.aws import NotRenewable
-from sealed.identity.backend import CredentialRequest, SecretSpec, SecretUnavailable, SecretValue
+from sealed.identity.backend import (
+    CredentialRequest,
+    NotRenewable,
+    SecretSpec,
+    SecretUnavailable,
+    SecretValue,
+)
 
 WORKLOAD = "sealed-missions"
 TOKEN = "wat-EXAMPLE-workload-access-token-0123456789"

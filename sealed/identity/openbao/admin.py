@@ -99,7 +99,8 @@ class VaultAdmin:
                 "allowed_policies": policies,
                 "disallowed_policies": ["root", WORKER_ROLE],
                 "orphan": True,  # a credential outlives a worker restart, not its call
-                "renewable": True,
+                "renewable": False,
+                "token_no_default_policy": True,
                 "token_explicit_max_ttl": MAX_CREDENTIAL_TTL,
                 "token_type": "service",
                 "allowed_entity_aliases": [spiffe_pattern(profile)],

@@ -20,6 +20,7 @@ from sealed.identity.backend import (
     Credential,
     CredentialRequest,
     Lease,
+    NotRenewable,
     SecretUnavailable,
     SecretValue,
 )
@@ -43,10 +44,17 @@ class VaultBackend:
 
     def _mint(self, request: CredentialRequest) -> tuple[str, str, int]:
         def create(client: hvac.Client) -> dict[str, Any]:
+            ttl = f"{int(request.ttl.total_seconds())}s"
+            # Exactly the tool's policy (not OpenBao's `default`, which lets a
+            # token renew itself), for exactly the call: a copy that outlives a
+            # killed worker's revoke dies at its own TTL, never later.
             response: dict[str, Any] = client.auth.token.create(
                 role_name=token_role(request.profile),
                 policies=[tool_policy(request.profile, request.tool)],
-                ttl=f"{int(request.ttl.total_seconds())}s",
+                no_default_policy=True,
+                renewable=False,
+                ttl=ttl,
+                explicit_max_ttl=ttl,
                 meta={
                     "mission_id": request.mission_id,
                     "profile": request.profile,
@@ -79,7 +87,7 @@ class VaultBackend:
             secret=request.secret,
             lease_id=accessor,
             expires_at=datetime.now(UTC) + timedelta(seconds=ttl),
-            renewable=True,
+            renewable=False,
         )
         if request.spec.backend == "vault-token":
             return Credential(SecretValue(request.secret, token), lease)
@@ -114,18 +122,7 @@ class VaultBackend:
         return await asyncio.to_thread(self._issue, request)
 
     async def renew(self, lease: Lease, ttl: timedelta) -> Lease:
-        seconds = int(ttl.total_seconds())
-        response = await self._worker.acall(
-            f"renew '{lease.secret}'",
-            lambda c: c.adapter.post(
-                "/v1/auth/token/renew-accessor",
-                json={"accessor": lease.lease_id, "increment": f"{seconds}s"},
-            ),
-        )
-        granted = int(response["auth"]["lease_duration"])
-        return lease.model_copy(
-            update={"expires_at": datetime.now(UTC) + timedelta(seconds=granted)}
-        )
+        raise NotRenewable(f"{lease.backend} credential '{lease.secret}' ends with its call")
 
     async def revoke(self, lease: Lease) -> None:
         await asyncio.to_thread(self._revoke, lease)

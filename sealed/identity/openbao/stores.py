@@ -25,9 +25,12 @@ from sealed.identity.profiles import Profile, ProfileNotAllowed
 from sealed.models import OriginalPrompt
 from sealed.pinning import verified
 
+# How stale a worker's view of profiles and revocations may be.
+PROFILE_CACHE_SECONDS = 2.0
+
 
 class VaultProfiles:
-    def __init__(self, worker: AppRoleClient, ttl: float = 2.0) -> None:
+    def __init__(self, worker: AppRoleClient, ttl: float = PROFILE_CACHE_SECONDS) -> None:
         self._worker = worker
         self._ttl = ttl
         self._cache: dict[str, tuple[float, dict[str, object] | None]] = {}
