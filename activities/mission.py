@@ -20,7 +20,7 @@ from sealed.audit import AuditLog
 from sealed.contract import MODEL_TURN, RUN_TOOL
 from sealed.identity.backend import SecretValue
 from sealed.identity.broker import CredentialBroker, CredentialRefused
-from sealed.identity.profiles import ProfileSource
+from sealed.identity.profiles import Profile, ProfileSource
 from sealed.llm import ModelConfigError, get_provider
 from sealed.models import (
     ModelReply,
@@ -98,6 +98,10 @@ class MissionActivities:
     @activity.defn(name=MODEL_TURN)
     async def model_turn(self, request: ModelTurnInput) -> ModelTurnOutput:
         provider = get_provider(request.model.provider)
+        # The mission checks its own submission here, every turn: a mission
+        # started past the CLI (straight at Temporal) under an unknown or revoked
+        # profile never reaches its model.
+        profile = await self._profiles.for_call(request.profile, request.mission_id)
         digest, original = await original_for_turn(
             self._prompts,
             self._audit,
@@ -107,7 +111,7 @@ class MissionActivities:
         )
         async with (
             self._screens.open(request.mission_id, request.known, where="model_turn") as screen,
-            self._model_credentials(request) as credentials,
+            self._model_credentials(request, profile) as credentials,
         ):
             screen.issue(credentials)
             # The model sees nothing the mission was issued, nor anything secret-shaped...
@@ -149,7 +153,7 @@ class MissionActivities:
 
     @contextlib.asynccontextmanager
     async def _model_credentials(
-        self, request: ModelTurnInput
+        self, request: ModelTurnInput, profile: Profile
     ) -> AsyncIterator[Mapping[str, SecretValue]]:
         """The provider key, through the same path as a tool's secrets: granted
         by the profile to the pseudo-tool `model.<provider>`, issued for this
@@ -158,7 +162,6 @@ class MissionActivities:
         if secret is None:
             yield {}
             return
-        profile = await self._profiles.for_call(request.profile, request.mission_id)
         try:
             async with self._credentials.credentials(
                 profile=profile,

@@ -17,5 +17,5 @@ SA_STATUS = SearchAttributeKey.for_keyword("SealedStatus")
 SEARCH_ATTRIBUTES = (SA_MISSION, SA_PROFILE, SA_STATUS)
 
 # Error types that retrying cannot fix: the activity fails at once.
-NON_RETRYABLE_MODEL_ERRORS = ["ModelConfigError", "PromptTampered"]
+NON_RETRYABLE_MODEL_ERRORS = ["ModelConfigError", "PromptTampered", "ProfileNotAllowed"]
 NON_RETRYABLE_TOOL_ERRORS = ["ToolConfigError", "ProfileNotAllowed"]

@@ -30,12 +30,14 @@ def replay(
     current = settings()
 
     async def go() -> ReplayReport:
+        keyring = await asyncio.to_thread(codec_keyring, current)
         if history_file is not None:
-            keyring = await asyncio.to_thread(codec_keyring, current)
-            return await replay_history(load(history_file), data_converter(keyring))
-        client = await connect(current)  # its converter is the workers'
-        history = await fetch(client, str(mission_id))
-        return await replay_history(history, client.data_converter)
+            history = load(history_file)
+        else:
+            history = await fetch(await connect(current), str(mission_id))
+        # The workers' converter, but reading what older workers wrote too
+        # (before encryption); a replay runs no activity and sends nothing.
+        return await replay_history(history, data_converter(keyring, strict=False))
 
     report = asyncio.run(go())
     if not report.ok:

@@ -65,6 +65,11 @@ def new_key_id() -> str:
     return f"k{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
 
 
+def _associated(key_id: str, bound_to: str | None) -> bytes:
+    # Unbound payloads (written before binding existed) authenticate the key id alone.
+    return key_id.encode() if bound_to is None else f"{key_id}\0{bound_to}".encode()
+
+
 class KeyRing:
     """Keys by id; `current` encrypts, any of them decrypts what names it."""
 
@@ -95,14 +100,15 @@ class KeyRing:
             raise CodecError(f"codec key id {key_id!r} already exists")
         return KeyRing({**self._keys, key_id: key}, key_id)
 
-    def encrypt(self, plaintext: bytes) -> tuple[str, bytes]:
-        """(key id, nonce + ciphertext + tag). The key id is the associated data,
-        so relabelling a payload to another key id fails authentication."""
+    def encrypt(self, plaintext: bytes, bound_to: str | None = None) -> tuple[str, bytes]:
+        """(key id, nonce + ciphertext + tag). The key id, and what the payload
+        is bound to (its workflow), are the associated data: relabelling it to
+        another key id or moving it to another workflow fails authentication."""
         nonce = os.urandom(NONCE_BYTES)
-        sealed = self._aead[self.current].encrypt(nonce, plaintext, self.current.encode())
-        return self.current, nonce + sealed
+        aad = _associated(self.current, bound_to)
+        return self.current, nonce + self._aead[self.current].encrypt(nonce, plaintext, aad)
 
-    def decrypt(self, key_id: str, data: bytes) -> bytes:
+    def decrypt(self, key_id: str, data: bytes, bound_to: str | None = None) -> bytes:
         aead = self._aead.get(key_id)
         if aead is None:
             raise UnknownKeyError(
@@ -112,11 +118,13 @@ class KeyRing:
         if len(data) < NONCE_BYTES + _TAG_BYTES:
             raise CodecError(f"encrypted payload too short for key id {key_id!r}")
         try:
-            return aead.decrypt(data[:NONCE_BYTES], data[NONCE_BYTES:], key_id.encode())
+            return aead.decrypt(
+                data[:NONCE_BYTES], data[NONCE_BYTES:], _associated(key_id, bound_to)
+            )
         except InvalidTag:
             raise CodecError(
                 f"encrypted payload failed authentication with codec key {key_id!r} "
-                "(tampered, relabelled, or a different key under that id)"
+                "(tampered, relabelled, moved, or a different key under that id)"
             ) from None
 
     # --- serialised forms ------------------------------------------------------------

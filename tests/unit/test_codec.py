@@ -3,6 +3,7 @@ the time-skipping test server."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import uuid
 from collections.abc import AsyncIterator
@@ -14,6 +15,7 @@ from temporalio import activity, workflow
 from temporalio.api.common.v1 import Payload
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import ActivitySerializationContext, WorkflowSerializationContext
 from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
@@ -27,7 +29,9 @@ from sealed.codec import (
     KeyRing,
     UnknownKeyError,
     data_converter,
+    decrypt_payload,
 )
+from sealed.codec.payload import WORKFLOW_META
 from sealed.devstack.binaries import executable
 
 K1, K2 = b"\x01" * 32, b"\x02" * 32
@@ -102,10 +106,54 @@ async def test_tampering_is_detected() -> None:
         await codec.decode([unlabelled])
 
 
-async def test_unencrypted_payloads_pass_through() -> None:
+LEGACY = [payload("written before encryption"), Payload(metadata={"encoding": b"binary/null"})]
+
+
+async def test_workers_and_clients_refuse_unencrypted_payloads() -> None:
+    """Red team 6: without this, anyone who reaches the Temporal frontend starts a
+    mission, or completes a model turn, with no key at all."""
     codec = AesGcmCodec(ring(("k1", K1)))
-    legacy = [payload("written before encryption"), Payload(metadata={"encoding": b"binary/null"})]
-    assert await codec.decode(legacy) == legacy
+    for legacy in LEGACY:
+        with pytest.raises(CodecError, match="unencrypted"):
+            await codec.decode([legacy])
+
+
+async def test_readers_of_old_histories_see_unencrypted_payloads_as_they_are() -> None:
+    assert await AesGcmCodec(ring(("k1", K1)), strict=False).decode(LEGACY) == LEGACY
+    assert [decrypt_payload(ring(("k1", K1)), p, strict=False) for p in LEGACY] == LEGACY
+
+
+def bound(codec: AesGcmCodec, workflow_id: str) -> AesGcmCodec:
+    return codec.with_context(WorkflowSerializationContext(namespace="n", workflow_id=workflow_id))
+
+
+async def test_a_payload_is_bound_to_its_workflow() -> None:
+    """Red team 6: a ciphertext from one mission cannot be replayed into another."""
+    codec = AesGcmCodec(ring(("k1", K1)))
+    (sealed,) = await bound(codec, "mission-a").encode([payload(SECRET_INPUT)])
+    assert sealed.metadata[WORKFLOW_META] == b"mission-a"
+    assert await bound(codec, "mission-a").decode([sealed]) == [payload(SECRET_INPUT)]
+    activity = ActivitySerializationContext(
+        namespace="n",
+        activity_id="1",
+        activity_type="t",
+        activity_task_queue="q",
+        workflow_id="mission-a",
+        workflow_type="w",
+        is_local=False,
+    )
+    assert await codec.with_context(activity).decode([sealed]) == [payload(SECRET_INPUT)]
+    with pytest.raises(CodecError, match="another workflow"):
+        await bound(codec, "mission-b").decode([sealed])
+    # Relabelled to the other workflow, or its binding stripped: authentication fails.
+    for metadata in ({WORKFLOW_META: b"mission-b"}, {}):
+        moved = Payload(metadata={**sealed.metadata}, data=sealed.data)
+        del moved.metadata[WORKFLOW_META]
+        moved.metadata.update(metadata)
+        with pytest.raises(CodecError, match="authentication"):
+            await bound(codec, "mission-b").decode([moved])
+    # The codec server, which knows no workflow, reads it by its own binding.
+    assert decrypt_payload(KEYRING, sealed, strict=False) == payload(SECRET_INPUT)
 
 
 def test_key_ring_validation() -> None:
@@ -242,3 +290,25 @@ async def test_history_is_encrypted_end_to_end(codec_env: WorkflowEnvironment) -
         await raw.get_workflow_handle(ok.id).result()
     # Control: the same checks would catch a payload stored in clear.
     assert SECRET_INPUT.encode() in payload(SECRET_INPUT).SerializeToString()
+
+
+async def test_a_client_without_the_key_cannot_start_a_workflow(codec_env: WorkflowEnvironment):
+    """What an outsider at the Temporal frontend sends (plaintext) never runs."""
+    client = codec_env.client
+    raw = Client(client.service_client, namespace=client.namespace)
+    queue = f"codec-{uuid.uuid4()}"
+    async with Worker(
+        client,
+        task_queue=queue,
+        workflows=[CodecProbe],
+        activities=[echo, leak],
+        workflow_runner=UnsandboxedWorkflowRunner(),
+    ):
+        forged = await raw.start_workflow(
+            "CodecProbe", "injected", id=f"forged-{uuid.uuid4()}", task_queue=queue
+        )
+        await asyncio.sleep(1)
+        history = await raw.get_workflow_handle(forged.id).fetch_history()
+    kinds = [e.WhichOneof("attributes") for e in history.events]
+    assert "activity_task_scheduled_event_attributes" not in kinds
+    assert "workflow_task_failed_event_attributes" in kinds

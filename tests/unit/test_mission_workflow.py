@@ -362,6 +362,24 @@ async def test_a_revoked_profile_fails_the_mission_without_retrying(time_skippin
     assert max(attempts) == 1
 
 
+async def test_a_mission_started_past_the_cli_checks_its_own_profile(time_skipping_env, tmp_path):
+    """Red team 6: straight at Temporal, under a profile nobody registered: the
+    first model turn refuses before the model is asked anything."""
+    SEEN.clear()
+    _, broker, _ = identity(tmp_path, {"api_key": "v"})
+    async with mission_worker(time_skipping_env, StaticProfiles(TESTER), broker, tmp_path):
+        mission = spec([{"final": "done"}], profile="intruder").model_copy(
+            update={"model": ModelSpec(provider="recording", script=SCRIPT_ONLY_FINAL)}
+        )
+        handle = await start(time_skipping_env, mission)
+        result = await handle.result()
+        history = await handle.fetch_history()
+    assert result.status == MissionStatus.FAILED
+    assert result.reason is not None and "'intruder' is not registered" in result.reason
+    assert SEEN == []  # the model never ran
+    assert run_tool_attempts(history) == [1]
+
+
 def keyed_worker(env, tmp_path, provider: str, key: str) -> tuple[Any, DictBackend]:
     """A worker whose profile grants `model.<provider>` the secret provider_key."""
     keyed = TESTER.model_copy(
@@ -499,6 +517,7 @@ class FlakyScripted(RecordingScripted):
 
 
 register_provider("recording", RecordingScripted)
+SCRIPT_ONLY_FINAL = ModelScript.model_validate({"turns": [{"final": "done"}]})
 register_provider("flaky", FlakyScripted)
 TAMPER_DIR: list[Path] = []
 

@@ -26,10 +26,10 @@ from sealed.models import (
 from sealed.workflows.mission import MissionWorkflow
 
 HISTORIES = sorted((Path(__file__).parents[1] / "histories").glob("*.json"))
-# The workers' converter, with the test-only key `make histories` records with.
-CONVERTER = data_converter(
-    KeyRing.from_file(Path(__file__).parents[1] / "data" / "codec-test-keys")
-)
+# The workers' converter, with the test-only key `make histories` records with,
+# reading the v1 recordings too (written before encryption).
+KEYS = KeyRing.from_file(Path(__file__).parents[1] / "data" / "codec-test-keys")
+CONVERTER = data_converter(KEYS, strict=False)
 
 
 def load(path: Path) -> WorkflowHistory:
