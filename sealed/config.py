@@ -11,6 +11,7 @@ setting of the same name wins over each."""
 from __future__ import annotations
 
 import os
+import socket
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -56,6 +57,8 @@ class Settings(BaseSettings):
     codec_role_id: str | None = None
     codec_secret_id: str | None = None
     audit_log: Path | None = Field(default=None, description="default: data_dir/audit.log")
+    # Where this log's head is anchored in OpenBao: one name per log file.
+    audit_anchor: str = Field(default_factory=socket.gethostname)
     # AWS credentials for the worker itself come from boto3's usual chain (an
     # instance or task role); missions get per-call STS sessions from it.
     aws_region: str = "us-east-1"

@@ -25,7 +25,7 @@ from sealed.identity.broker import CredentialBroker
 from sealed.identity.openbao.approle import AppRoleClient
 from sealed.identity.openbao.credentials import VaultBackend
 from sealed.identity.openbao.keys import VaultRedactionKey
-from sealed.identity.openbao.stores import VaultProfiles, VaultPromptStore
+from sealed.identity.openbao.stores import VaultProfiles, VaultPromptStore, vault_audit_log
 from sealed.identity.profiles import ProfileSource
 from sealed.logging import configure_logging
 from sealed.pinning import PromptStore
@@ -34,6 +34,9 @@ from sealed.tools.registry import ToolDef, load_tool_modules
 from sealed.workflows.mission import MissionWorkflow
 
 log = structlog.get_logger("sealed.worker")
+# How far behind the audit log its anchor in OpenBao may be: off the tool
+# calls' path, a burst of batches costs one write.
+ANCHOR_INTERVAL = 0.5
 
 
 def aws_backends(settings: Settings) -> list[CredentialBackend]:
@@ -68,7 +71,9 @@ def vault_spine(settings: Settings) -> Spine:
     backend = VaultBackend(vault)
     backends: dict[str, CredentialBackend] = dict.fromkeys(VaultBackend.kinds, backend)
     backends.update({b.name: b for b in aws_backends(settings)})
-    audit = AuditLog(settings.audit_path())
+    audit = vault_audit_log(
+        settings.audit_path(), vault.call, settings.audit_anchor, interval=ANCHOR_INTERVAL
+    )
     return Spine(
         profiles=VaultProfiles(vault),
         credentials=CredentialBroker(backends, audit),

@@ -1,21 +1,26 @@
 """The observatory's audit log: an append-only file of hash-chained JSON lines
-(sealed.audit.events says what a line may hold). Each line commits to its predecessor (`prev` is
-the sha256 of the previous line's bytes) and to itself (`hash` over its canonical
-JSON), so an edit, deletion, insertion or reordering anywhere before the last line
-breaks the chain at that line. Dropping lines from the END leaves a shorter valid
-chain: only an anchor kept elsewhere (a record count and last hash from an earlier
-`verify`) can reveal that, hence `VerifyReport.last_hash` and `verify(anchor=...)`.
-"""
+(sealed.audit.events says what a line may hold). Each line commits to its
+predecessor (`prev` is the sha256 of the previous line's bytes) and to itself
+(`hash` over its canonical JSON), so an edit, deletion, insertion or reordering
+anywhere before the last line breaks the chain at that line.
+
+With a key (held in OpenBao; the workers' and operators' logs have one) `hash`
+is an HMAC: whoever can write the file but not read the key cannot rewrite it,
+even whole. Dropping lines from the END still leaves a shorter valid chain:
+only an anchor kept elsewhere (the record count and last hash, which an
+`Anchor` keeps in OpenBao after each batch) can reveal that."""
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
+import hmac
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Protocol
 
 import structlog
 from pydantic import ValidationError
@@ -32,15 +37,14 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _seal(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
-    event_dict["hash"] = _sha256(canonical(event_dict))
-    return event_dict
+def _seal_hash(key: bytes | None, body: bytes) -> str:
+    return _sha256(body) if key is None else hmac.new(key, body, hashlib.sha256).hexdigest()
 
 
 _Step = Callable[[WrappedLogger, str, EventDict], EventDict]
 
 
-def _chain(seq: int, prev: str) -> tuple[_Step, ...]:
+def _chain(seq: int, prev: str, key: bytes | None) -> tuple[_Step, ...]:
     """The processors before rendering: link to the previous line, stamp, seal."""
 
     def link(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
@@ -48,11 +52,19 @@ def _chain(seq: int, prev: str) -> tuple[_Step, ...]:
         event_dict["prev"] = prev
         return event_dict
 
-    return (
-        link,
-        structlog.processors.TimeStamper(fmt="iso", utc=True, key="ts"),
-        _seal,
-    )
+    def seal(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+        event_dict["hash"] = _seal_hash(key, canonical(event_dict))
+        return event_dict
+
+    return (link, structlog.processors.TimeStamper(fmt="iso", utc=True, key="ts"), seal)
+
+
+class Anchor(Protocol):
+    """Where a log's head is kept apart from the log (sealed.audit.anchor)."""
+
+    def advance(self, records: int, last_hash: str) -> None: ...
+
+    def read(self) -> tuple[int, str] | None: ...
 
 
 @contextmanager
@@ -84,8 +96,16 @@ def _last_line(fd: int) -> bytes | None:
 
 
 class AuditLog:
-    def __init__(self, path: Path) -> None:
+    def __init__(
+        self, path: Path, *, key: bytes | None = None, anchor: Anchor | None = None
+    ) -> None:
         self.path = path
+        self._key = key
+        self._anchor = anchor
+
+    def at(self, path: Path) -> AuditLog:
+        """The same key and anchor, for a copy of the log kept elsewhere."""
+        return AuditLog(path, key=self._key, anchor=self._anchor)
 
     def record(self, event: AuditEvent) -> AuditRecord:
         return self.record_many([event])[0]
@@ -111,7 +131,7 @@ class AuditLog:
             lines = []
             for event in events:
                 event_dict: EventDict = event.model_dump(mode="json")
-                for step in _chain(seq, prev):
+                for step in _chain(seq, prev, self._key):
                     event_dict = step(None, "info", event_dict)
                 line = canonical(event_dict) + b"\n"
                 lines.append(line)
@@ -120,7 +140,10 @@ class AuditLog:
             while view:
                 view = view[os.write(fd, view) :]
             os.fsync(fd)
-        return [AuditRecord.model_validate_json(line) for line in lines]
+        records = [AuditRecord.model_validate_json(line) for line in lines]
+        if self._anchor is not None:
+            self._anchor.advance(records[-1].seq, records[-1].hash)
+        return records
 
     def _lines(self) -> bytes:
         try:
@@ -131,7 +154,10 @@ class AuditLog:
             return b""
 
     def verify(self, anchor: tuple[int, str] | None = None) -> VerifyReport:
-        """Check every line; `anchor` is (records, last_hash) from an earlier report."""
+        """Check every line (with the key, if this log has one) against the anchor:
+        the one given (records, last_hash), else the log's own Anchor's."""
+        if anchor is None and self._anchor is not None:
+            anchor = self._anchor.read()
         data = self._lines()
         lines = data.split(b"\n")
         torn = lines.pop() != b""  # a complete file ends in "\n": the last piece is empty
@@ -156,8 +182,8 @@ class AuditLog:
             except ValidationError as exc:
                 return bad(n, f"not an audit record: {exc.error_count()} schema error(s)")
             body = {k: v for k, v in raw.items() if k != "hash"}
-            if _sha256(canonical(body)) != record.hash:
-                return bad(n, "hash mismatch: the line was altered")
+            if not hmac.compare_digest(_seal_hash(self._key, canonical(body)), record.hash):
+                return bad(n, "hash mismatch: the line was altered (or sealed with no key)")
             if record.seq != n:
                 return bad(n, f"seq {record.seq}, expected {n}: a line was removed or moved")
             if record.prev != prev:

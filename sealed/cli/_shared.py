@@ -12,9 +12,11 @@ from typing import Annotated, Any
 import typer
 from pydantic import TypeAdapter, ValidationError
 
+from sealed.audit import AuditLog
 from sealed.config import Settings
 from sealed.devstack import find_running
 from sealed.identity.openbao.admin import VaultAdmin
+from sealed.identity.openbao.stores import vault_audit_log
 from sealed.models import MissionId, ProfileName
 
 DataDir = Annotated[
@@ -65,6 +67,13 @@ def host_port(url: str) -> tuple[str, int]:
 
 def admin(settings: Settings) -> VaultAdmin:
     return VaultAdmin(settings.vault_addr, settings.operator_token())
+
+
+def audit_log(settings: Settings) -> AuditLog:
+    """The audit log as an operator's command writes it: sealed with the key and
+    anchored at once, both in OpenBao (refused if they cannot be read)."""
+    operator = admin(settings)
+    return vault_audit_log(settings.audit_path(), operator.call, settings.audit_anchor, interval=0)
 
 
 def actor() -> str:

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from sealed.audit import AuditError, AuditLog, AuditRecord
-from sealed.cli._shared import MissionArg, admin, fail, settings
+from sealed.cli._shared import MissionArg, admin, audit_log, fail, settings
 from sealed.config import Settings
 from sealed.terminal import printable
 
@@ -40,16 +40,28 @@ def verify(
     file: LogFile = None,
     anchor: Annotated[
         str | None,
-        typer.Option(help="RECORDS:HASH from an earlier verify; catches truncation at the end"),
+        typer.Option(help="RECORDS:HASH to check against instead of the anchor in OpenBao"),
     ] = None,
+    no_key: Annotated[
+        bool,
+        typer.Option(
+            "--no-key",
+            help="check the chain's shape only, offline: a rewrite of the whole file passes",
+        ),
+    ] = False,
 ) -> None:
-    """Recompute every hash and link; exit 1 at the first line that does not hold."""
-    report = _log(file).verify(anchor=_anchor(anchor))
+    """Recompute every seal and link, against the key and the anchor kept in
+    OpenBao; exit 1 naming the first record that does not hold."""
+    if no_key:
+        log = _log(file)
+    else:
+        keyed = audit_log(settings())  # fails closed if the key cannot be read
+        log = keyed if file is None else keyed.at(file)
+    report = log.verify(anchor=_anchor(anchor))
     if report.ok:
-        typer.echo(f"audit log OK: {report.records} records")
+        typer.echo(f"audit log OK: {report.records} records" + (" (unkeyed)" * no_key))
         if report.last_hash is not None:
-            # Truncation at the end leaves a valid chain: keep this anchor elsewhere.
-            typer.echo(f"anchor: {report.records}:{report.last_hash}")
+            typer.echo(f"head: {report.records}:{report.last_hash}")
         return
     typer.secho(
         f"audit log BROKEN at line {report.first_bad_line}: {report.problem}",

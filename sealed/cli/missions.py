@@ -10,8 +10,8 @@ from typing import Annotated
 import typer
 
 from sealed import missions
-from sealed.audit import AuditEvent, AuditLog
-from sealed.cli._shared import MissionArg, actor, admin, fail, settings
+from sealed.audit import AuditEvent
+from sealed.cli._shared import MissionArg, actor, admin, audit_log, fail, settings
 from sealed.client import connect
 from sealed.config import Settings
 from sealed.models import MissionResult, MissionSpec, MissionStatus
@@ -118,7 +118,7 @@ def abort(
         event = AuditEvent(
             kind="mission.aborted", mission_id=mission_id, reason=reason, actor=actor()
         )
-        await asyncio.to_thread(AuditLog(current.audit_path()).record, event)
+        await asyncio.to_thread(lambda: audit_log(current).record(event))
         typer.echo(f"{p.mission_id}: {p.status.value} ({printable(p.reason or '')})")
 
     asyncio.run(go())

@@ -9,12 +9,12 @@ from typing import Annotated
 import typer
 from temporalio.client import Client
 
-from sealed.audit import AuditLog
 from sealed.cli._shared import (
     MissionArg,
     ProfileArg,
     actor,
     admin,
+    audit_log,
     check_mission_id,
     check_profile_name,
     fail,
@@ -32,7 +32,7 @@ app = typer.Typer(no_args_is_help=True, help="Revoke a profile or one mission.")
 
 def _revoker(settings: Settings, client: Client) -> Revoker:
     sts = AwsSts(aws_client_factory(settings.aws_region, settings.aws_endpoint_url))
-    return Revoker(admin(settings), client, AuditLog(settings.audit_path()), sts)
+    return Revoker(admin(settings), client, audit_log(settings), sts)
 
 
 def _revoke(kind: RevocationKind, name: str, reason: str) -> None:

@@ -4,7 +4,7 @@ the production shape (docker-compose.yml). With an operator token it creates:
 
 - the KV v2 mount, waited on until it answers reads;
 - the codec key ring (created once, never replaced: histories depend on it);
-- the worker-wide redaction key (created once);
+- the worker-wide redaction key and the audit chain's key (created once);
 - the identity token issuer that signs mission JWTs;
 - two AppRoles, each with its policy and a new secret id of bounded TTL: the
   worker's (mints per-call credentials, reads profiles, revocations and its
@@ -21,6 +21,7 @@ returned for the caller to write as 0600 files; never printed or logged."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import secrets
 import time
 from collections.abc import Mapping
@@ -37,6 +38,8 @@ from sealed.files import write_private
 from sealed.identity.openbao.admin import VaultAdmin
 from sealed.identity.openbao.keys import provision_vault_keys
 from sealed.identity.openbao.kv import (
+    AUDIT_ANCHORS_PREFIX,
+    AUDIT_KEY_PATH,
     CODEC_KEYS_PATH,
     KV_MOUNT,
     PROFILES_PREFIX,
@@ -61,6 +64,8 @@ path "{KV_MOUNT}/data/{REVOCATIONS_PREFIX}/*" {{ capabilities = ["read"] }}
 path "{KV_MOUNT}/data/{REDACTION_KEY_PATH}" {{ capabilities = ["read"] }}
 path "{KV_MOUNT}/data/{CODEC_KEYS_PATH}" {{ capabilities = ["read"] }}
 path "{KV_MOUNT}/data/{PROMPTS_PREFIX}/*" {{ capabilities = ["create", "read"] }}
+path "{KV_MOUNT}/data/{AUDIT_KEY_PATH}" {{ capabilities = ["read"] }}
+path "{KV_MOUNT}/data/{AUDIT_ANCHORS_PREFIX}/*" {{ capabilities = ["create", "read", "update"] }}
 """
 # The codec server is an HTTP service the Web UI reaches: the keys, nothing more.
 CODEC_POLICY = f"""
@@ -173,13 +178,17 @@ def provision_identity_tokens(client: hvac.Client) -> None:
     )
 
 
-def ensure_redaction_key(client: hvac.Client) -> None:
-    """The worker-wide key per-mission fingerprint keys derive from
-    (sealed.redaction.known); created once, kept across restarts."""
-    if read_kv(client, REDACTION_KEY_PATH) is None:
+def ensure_key(client: hvac.Client, path: str) -> None:
+    """A 256-bit key created once and kept across restarts: the redaction key
+    per-mission fingerprint keys derive from, the audit chain's HMAC key."""
+    if read_kv(client, path) is not None:
+        return
+    # Create-only: of two bootstraps at once, the second keeps the first's key.
+    with contextlib.suppress(hvac.exceptions.InvalidRequest):
         client.secrets.kv.v2.create_or_update_secret(
-            path=REDACTION_KEY_PATH,
+            path=path,
             secret={"value": base64.b64encode(secrets.token_bytes(32)).decode()},
+            cas=0,
             mount_point=KV_MOUNT,
         )
 
@@ -212,8 +221,9 @@ def bootstrap(
         ensure_kv(client)
         step = "codec keys"
         keyring = provision_vault_keys(client)
-        step = "redaction key"
-        ensure_redaction_key(client)
+        step = "redaction and audit keys"
+        ensure_key(client, REDACTION_KEY_PATH)
+        ensure_key(client, AUDIT_KEY_PATH)
         step = "identity token issuer"
         provision_identity_tokens(client)
         for name, value in (values or {}).items():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import yaml
 from temporalio.client import Client
 
 from sealed import missions
-from sealed.audit import AuditLog
+from sealed.audit import AuditEvent, AuditLog
 from sealed.demo import DEMO_MISSION
 from tests.integration.conftest import run_cli
 
@@ -144,3 +145,31 @@ async def test_profiles_revoke_revocations_unrevoke_and_audit(
     assert code == 0 and "mission.aborted" in out
     code, out, _ = await run_cli("audit", "verify", env=stack_env)
     assert code == 0 and "audit log OK" in out
+
+
+async def test_the_audit_log_is_keyed_and_anchored_in_openbao(client, worker, stack_env, tmp_path):
+    """Red team 12: a copy rewritten whole without the key, or cut short, fails
+    `sealed audit verify`, which checks against the key and the anchor in OpenBao."""
+    code, out, err = await run_cli("submit", str(DEMO_MISSION), "--wait", env=stack_env)
+    assert code == 0, err
+    log = Path(stack_env["SEALED_DATA_DIR"]) / "audit.log"
+    await asyncio.sleep(1.5)  # the worker anchors off its hot path, within a second
+    code, out, err = await run_cli("audit", "verify", env=stack_env)
+    assert code == 0 and "audit log OK" in out, err
+
+    lines = log.read_bytes().splitlines(keepends=True)
+    cut = tmp_path / "cut.log"
+    cut.write_bytes(b"".join(lines[:-3]))
+    code, _, err = await run_cli("audit", "verify", "--file", str(cut), env=stack_env)
+    assert code == 1 and "truncated" in err
+
+    forged = tmp_path / "forged.log"
+    for line in lines:
+        record = json.loads(line)
+        AuditLog(forged).record(
+            AuditEvent.model_validate(
+                {k: v for k, v in record.items() if k not in ("seq", "ts", "prev", "hash")}
+            )
+        )
+    code, _, err = await run_cli("audit", "verify", "--file", str(forged), env=stack_env)
+    assert code == 1 and "line 1" in err and "hash mismatch" in err

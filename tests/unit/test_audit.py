@@ -7,6 +7,7 @@ import json
 import multiprocessing
 import stat
 import tempfile
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from sealed.audit import AUDIT_KINDS, GENESIS, AuditError, AuditEvent, AuditLog
+from sealed.audit.anchor import KeptAnchor
 from sealed.cli.audit import app as audit_app
 
 
@@ -247,7 +249,7 @@ runner = CliRunner()
 def test_cli_verify_ok_and_tampered(tmp_path: Path) -> None:
     path = tmp_path / "audit.log"
     log = _filled(path, 4)
-    result = runner.invoke(audit_app, ["verify", "--file", str(path)])
+    result = runner.invoke(audit_app, ["verify", "--no-key", "--file", str(path)])
     assert result.exit_code == 0, result.output
     assert "audit log OK: 4 records" in result.output
     anchor = f"4:{log.verify().last_hash}"
@@ -256,12 +258,14 @@ def test_cli_verify_ok_and_tampered(tmp_path: Path) -> None:
     lines = _lines(path)
     lines[1] = lines[1].replace(b"lease-1", b"lease-X")
     path.write_bytes(b"".join(lines))
-    result = runner.invoke(audit_app, ["verify", "--file", str(path)])
+    result = runner.invoke(audit_app, ["verify", "--no-key", "--file", str(path)])
     assert result.exit_code == 1
     assert "line 2" in result.output and "hash" in result.output
 
     path.write_bytes(b"".join(_lines(path)[:1]))
-    result = runner.invoke(audit_app, ["verify", "--file", str(path), "--anchor", anchor])
+    result = runner.invoke(
+        audit_app, ["verify", "--no-key", "--file", str(path), "--anchor", anchor]
+    )
     assert result.exit_code == 1 and "truncated" in result.output
 
 
@@ -309,7 +313,7 @@ def test_cli_defaults_to_the_data_dir(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setenv("SEALED_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("SEALED_CONFIG", str(tmp_path / "absent.toml"))
     _filled(tmp_path / "data" / "audit.log", 2)
-    result = runner.invoke(audit_app, ["verify"])
+    result = runner.invoke(audit_app, ["verify", "--no-key"])
     assert result.exit_code == 0 and "OK: 2 records" in result.output
 
 
@@ -362,3 +366,72 @@ def test_any_events_verify_and_any_altered_byte_is_caught(
         tampered = log.verify()
         assert not tampered.ok
         assert tampered.first_bad_line == n + 1, (tampered, bytes(line))
+
+
+# --- red team 12: a keyed chain, anchored elsewhere -------------------------------
+
+
+class MemoryAnchor:
+    """An AnchorStore in memory, as OpenBao's KV would keep it."""
+
+    def __init__(self) -> None:
+        self.value: tuple[int, str, int] | None = None
+        self.writes = 0
+
+    def load(self) -> tuple[int, str, int] | None:
+        return self.value
+
+    def save(self, records: int, last_hash: str, version: int) -> bool:
+        if (self.value[2] if self.value else 0) != version:
+            return False
+        self.writes += 1
+        self.value = (records, last_hash, version + 1)
+        return True
+
+
+KEY = b"k" * 32
+
+
+def test_a_keyed_log_cannot_be_rewritten_without_its_key(tmp_path: Path) -> None:
+    path = tmp_path / "audit.log"
+    keyed = AuditLog(path, key=KEY)
+    for n in range(3):
+        keyed.record(_event(n))
+    assert keyed.verify().ok
+    # Whoever can write the file but not read the key rewrites it whole, coherently.
+    forged = tmp_path / "forged.log"
+    for n in range(3):
+        AuditLog(forged).record(_event(n, reason="nothing to see"))
+    assert AuditLog(forged).verify().ok  # a valid chain, to an unkeyed reader
+    report = keyed.at(forged).verify()
+    assert not report.ok and report.first_bad_line == 1 and "hash mismatch" in report.problem
+    # And the right key on the wrong records is refused just the same.
+    assert not AuditLog(path, key=b"x" * 32).verify().ok
+
+
+def test_the_anchor_catches_truncation_and_never_moves_back(tmp_path: Path) -> None:
+    store = MemoryAnchor()
+    path = tmp_path / "audit.log"
+    log = AuditLog(path, key=KEY, anchor=KeptAnchor(store, interval=0))
+    for n in range(4):
+        log.record(_event(n))
+    assert store.value is not None and store.value[0] == 4
+    assert log.verify().ok
+    path.write_bytes(b"".join(_lines(path)[:2]))  # the last two records dropped
+    report = log.verify()
+    assert not report.ok and "truncated" in (report.problem or "")
+    # A writer whose view is older never moves the anchor back.
+    KeptAnchor(store, interval=0).advance(1, "0" * 64)
+    assert store.value[0] == 4
+
+
+def test_a_workers_anchor_is_written_off_the_hot_path(tmp_path: Path) -> None:
+    store = MemoryAnchor()
+    log = AuditLog(tmp_path / "audit.log", key=KEY, anchor=KeptAnchor(store, interval=0.2))
+    for n in range(20):
+        log.record(_event(n))
+    assert store.writes <= 1  # a burst of batches: written once, after it
+    deadline = time.monotonic() + 5
+    while (store.value is None or store.value[0] < 20) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert store.value is not None and store.value[0] == 20 and store.writes <= 2

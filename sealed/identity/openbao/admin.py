@@ -5,11 +5,13 @@ one-time set-up is sealed.identity.bootstrap."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import hvac
 import hvac.exceptions
+import requests
 from pydantic import BaseModel, ConfigDict
 
 from sealed.identity.openbao.kv import (
@@ -21,10 +23,12 @@ from sealed.identity.openbao.kv import (
     read_kv,
     revocation_path,
     secret_path,
+    unavailable,
 )
 from sealed.identity.profiles import Profile, token_role, tool_policy
 from sealed.identity.workload import spiffe_pattern
 
+T = TypeVar("T")
 RevocationKind = Literal["profile", "mission"]
 # The longest any credential of a profile may live, whatever a call asks for.
 MAX_CREDENTIAL_TTL = "24h"
@@ -65,6 +69,14 @@ def _policy_for(profile: Profile, tool: str) -> str:
 class VaultAdmin:
     def __init__(self, url: str, token: str) -> None:
         self.client = hvac.Client(url=url, token=token, timeout=10)
+
+    def call(self, what: str, fn: Callable[[hvac.Client], T]) -> T:
+        """`fn` with the operator's client; a failure reported as the runtime
+        reports backend failures (what, and why; never a value)."""
+        try:
+            return fn(self.client)
+        except (hvac.exceptions.VaultError, requests.RequestException) as exc:
+            raise unavailable(what, exc) from exc
 
     # --- secrets --------------------------------------------------------------------
 

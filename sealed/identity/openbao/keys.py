@@ -13,6 +13,7 @@ from sealed.codec import CodecError, KeyRing, new_key, new_key_id
 from sealed.identity.backend import SecretUnavailable
 from sealed.identity.openbao.approle import AppRoleClient
 from sealed.identity.openbao.kv import (
+    AUDIT_KEY_PATH,
     CODEC_KEYS_PATH,
     KV_MOUNT,
     REDACTION_KEY_PATH,
@@ -84,3 +85,12 @@ class VaultRedactionKey:
                 raise SecretUnavailable("redaction key: not provisioned")
             self._key = base64.b64decode(str(data["value"]))
         return self._key
+
+
+def read_audit_key(client: hvac.Client) -> bytes:
+    """The audit chain's HMAC key (sealed.audit): without it nobody can rewrite
+    the log unseen, so every writer must have it or not write."""
+    data = read_kv(client, AUDIT_KEY_PATH)
+    if data is None:
+        raise SecretUnavailable("audit key: not provisioned (run `sealed bootstrap`)")
+    return base64.b64decode(str(data["value"]))

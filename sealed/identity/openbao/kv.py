@@ -20,6 +20,8 @@ REVOCATIONS_PREFIX = "sealed/revocations"
 PROMPTS_PREFIX = "sealed/prompts"
 REDACTION_KEY_PATH = "sealed/redaction/key"
 CODEC_KEYS_PATH = "sealed/codec/keys"
+AUDIT_KEY_PATH = "sealed/audit/key"
+AUDIT_ANCHORS_PREFIX = "sealed/audit/anchors"
 WORKER_ROLE = "sealed-worker"
 
 
@@ -45,6 +47,10 @@ def profile_path(name: str) -> str:
 
 def revocation_path(kind: str, name: str) -> str:
     return f"{REVOCATIONS_PREFIX}/{_checked('revocation kind', kind)}/{_checked(kind, name)}"
+
+
+def anchor_path(name: str) -> str:
+    return f"{AUDIT_ANCHORS_PREFIX}/{_checked('audit anchor name', name)}"
 
 
 def prompt_path(digest: str) -> str:

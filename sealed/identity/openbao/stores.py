@@ -8,17 +8,25 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import hvac
 import hvac.exceptions
 
+from sealed.audit import AuditLog
+from sealed.audit.anchor import KeptAnchor
 from sealed.identity.backend import SecretUnavailable
 from sealed.identity.openbao.approle import AppRoleClient
+from sealed.identity.openbao.keys import read_audit_key
 from sealed.identity.openbao.kv import (
     KV_MOUNT,
+    anchor_path,
     profile_path,
     prompt_path,
     read_kv,
+    read_kv_versioned,
     revocation_path,
 )
 from sealed.identity.profiles import Profile, ProfileNotAllowed
@@ -99,3 +107,52 @@ def _stored(data: dict[str, object] | None) -> bytes | None:
 def read_original(client: hvac.Client, digest: str) -> OriginalPrompt:
     """Operator side (`sealed audit prompt`): the verified original."""
     return verified(digest, _stored(read_kv(client, prompt_path(digest))))
+
+
+class VaultAuditAnchor:
+    """The audit log's anchor (sealed.audit.anchor) in OpenBao KV, written with
+    check-and-set so two writers never move it back."""
+
+    def __init__(self, call: Callable[[str, Callable[[hvac.Client], Any]], Any], name: str):
+        self._call = call
+        self._path = anchor_path(name)
+
+    def load(self) -> tuple[int, str, int] | None:
+        found = self._call("audit anchor", lambda c: read_kv_versioned(c, self._path))
+        if found is None:
+            return None
+        data, version = found
+        return int(data["records"]), str(data["last_hash"]), version
+
+    def save(self, records: int, last_hash: str, version: int) -> bool:
+        def write(client: hvac.Client) -> bool:
+            try:
+                client.secrets.kv.v2.create_or_update_secret(
+                    path=self._path,
+                    secret={"records": records, "last_hash": last_hash},
+                    cas=version,
+                    mount_point=KV_MOUNT,
+                )
+            except hvac.exceptions.InvalidRequest as exc:
+                if "check-and-set" in str(exc):
+                    return False
+                raise
+            return True
+
+        return bool(self._call("audit anchor", write))
+
+
+def vault_audit_log(
+    path: Path,
+    call: Callable[[str, Callable[[hvac.Client], Any]], Any],
+    anchor: str,
+    *,
+    interval: float,
+) -> AuditLog:
+    """The audit log a writer keeps: sealed with the key from OpenBao, its head
+    anchored there (every `interval` seconds, or at once when 0)."""
+    return AuditLog(
+        path,
+        key=call("audit key", read_audit_key),
+        anchor=KeptAnchor(VaultAuditAnchor(call, anchor), interval),
+    )
