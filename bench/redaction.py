@@ -8,9 +8,9 @@ A benchmark, not a test: a missed target prints FAIL and exits 0."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
-import secrets
 import statistics
 import string
 import tempfile
@@ -109,29 +109,44 @@ def rule_corpus_recall() -> tuple[int, int, int, int]:
     return found, total, flagged, negatives
 
 
+# The matcher's speed depends on its key (a common word of the text may share a
+# fingerprint's keyed hash): every figure is over these keys, the worst printed.
+KEYS = [hashlib.sha256(f"bench-key-{i}".encode()).digest() for i in range(8)]
+
+
+def redactor_for(key: bytes, values: list[str]) -> Redactor:
+    fingerprints = [fp for i, v in enumerate(values) for fp in fingerprint(key, f"secret_{i}", v)]
+    return Redactor(KnownValues(key, fingerprints))
+
+
 def main() -> None:
     rng = random.Random(7)
-    key = secrets.token_bytes(32)
     alphabet = string.ascii_letters + string.digits
     values = ["".join(rng.choices(alphabet, k=32)) for _ in range(100)]
-    known = KnownValues(
-        key, [fp for i, v in enumerate(values) for fp in fingerprint(key, f"secret_{i}", v)]
-    )
-    redactor = Redactor(known)
     text = mixed_text(values, rng)
-    redactor.redact(text)  # warm-up (regex compilation, numpy)
-    ours = time_it(lambda: redactor.redact(text), repeat=5)
+    timings = []
+    for key in KEYS:
+        redactor = redactor_for(key, values)
+        redactor.redact(text)  # warm-up (regex compilation, numpy)
+        timings.append(time_it(lambda r=redactor: r.redact(text), repeat=5))
+    ours, worst = statistics.median(timings), max(timings)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "sample.txt"
         path.write_text(text)
         theirs = time_it(lambda: detect_secrets_scan(path), repeat=1)
-    mb_s = MIB / ours / 1e6
-    print("\nredaction: 1 MiB of mixed text, 100 known values, every rule (median of 5)")
-    print(f"  sealed redactor   {ours * 1e3:8.1f} ms   {mb_s:8.1f} MB/s")
+    mb_s, worst_mb_s = MIB / ours / 1e6, MIB / worst / 1e6
+    print(
+        f"\nredaction: 1 MiB of mixed text, 100 known values, every rule "
+        f"(median of 5 runs each, over {len(KEYS)} keys)"
+    )
+    print(f"  sealed redactor   {ours * 1e3:8.1f} ms   {mb_s:8.1f} MB/s (median key)")
+    print(f"                    {worst * 1e3:8.1f} ms   {worst_mb_s:8.1f} MB/s (worst key)")
     print(f"  detect-secrets    {theirs * 1e3:8.1f} ms   {MIB / theirs / 1e6:8.1f} MB/s")
     print(f"  ratio             {theirs / ours:8.1f}x faster than detect-secrets")
-    verdict = "PASS" if mb_s >= TARGET_MB_S else "FAIL"
-    print(f"throughput {mb_s:.1f} MB/s (target >= {TARGET_MB_S:.0f} MB/s): {verdict}")
+    verdict = "PASS" if worst_mb_s >= TARGET_MB_S else "FAIL"
+    print(
+        f"throughput {worst_mb_s:.1f} MB/s, worst key (target >= {TARGET_MB_S:.0f} MB/s): {verdict}"
+    )
     found, total, flagged, negatives = rule_corpus_recall()
     print(
         f"rule corpus: recall {found}/{total} = {found / total:.3f}, "

@@ -198,6 +198,9 @@ class Fingerprint(Strict):
     # base64 cores share a character with their neighbours: the redaction
     # widens over it so no bits of the value survive.
     widen: int = 0
+    # A second keyed hash of the same first 8 bytes: a text's common words that
+    # collide with `anchor` are let go without an HMAC (None from older workers).
+    check: int | None = None
 
 
 class ToolCall(Strict):

@@ -56,8 +56,15 @@ class Redactor:
 
     @property
     def holdback(self) -> int:
-        """How much of a stream must wait: the longest match there can be."""
+        """How much of a stream must wait at the least: the longest match there
+        can be in a text without escapes or line breaks."""
         return max(self.known.max_length if self.known else 0, self._pattern_holdback)
+
+    def holdback_for(self, text: str) -> int:
+        """How much of `text`, the head of a stream, must wait: a known value
+        escaped or wrapped spans more than its length."""
+        known = self.known.holdback(text[-self.known.max_extent :].encode()) if self.known else 0
+        return max(known, self._pattern_holdback)
 
     def spans(self, text: str) -> list[Finding]:
         """What to redact in `text`: known values and pattern findings, merged.
@@ -67,11 +74,14 @@ class Redactor:
         spans: list[Span] = []
         if self.known:
             data = text.encode()
-            ascii_only = len(data) == len(text)
-            for start, end, name in self.known.find(data):
-                if not ascii_only:  # byte offsets to character offsets
-                    start, end = len(data[:start].decode()), len(data[:end].decode())
-                spans.append((start, end, 0, KNOWN_PREFIX + name))
+            found = self.known.find(data)
+            if len(data) != len(text):  # byte offsets to character offsets, in one pass
+                chars, last = {0: 0}, 0
+                for offset in sorted({o for start, end, _ in found for o in (start, end)}):
+                    chars[offset] = chars[last] + len(data[last:offset].decode())
+                    last = offset
+                found = [(chars[start], chars[end], name) for start, end, name in found]
+            spans += [(start, end, 0, KNOWN_PREFIX + name) for start, end, name in found]
         spans += [(f.start, f.end, 0, f.rule) for f in self._patterns(text)]
         return merge(spans)
 
@@ -92,7 +102,7 @@ class StreamRedactor:
 
     def feed(self, chunk: str) -> str:
         self._buffer += chunk
-        cut = len(self._buffer) - self._redactor.holdback
+        cut = len(self._buffer) - self._redactor.holdback_for(self._buffer)
         if cut <= 0:
             return ""
         spans = self._redactor.spans(self._buffer)

@@ -6,6 +6,8 @@ closing writes one audit batch of names and counts."""
 from __future__ import annotations
 
 import base64
+import json
+import urllib.parse
 
 import pytest
 
@@ -78,6 +80,48 @@ async def test_a_value_issued_mid_attempt_is_masked_everywhere_after(audit):
     # A fingerprint is bound to its mission's key.
     async with screens.open("m-2", screen.issued, where="tool_output", tool="t") as other:
         assert SECRET in other.tool_output(f"echo {SECRET}").text
+
+
+async def test_a_structured_secrets_parts_are_masked_in_later_attempts(audit):
+    """An aws-sts credential is a JSON blob and an aws-secrets-manager secret
+    without options.key a whole document: each string leaf is a known value of
+    its own, and later attempts mask it from the fingerprints alone."""
+    secret_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+    token = "FwoGZXIvYXdzEJr//////////wEaDHVzLWVhc3QtMSJHMEUCIQD+6TZ/examplE=="
+    creds = json.dumps(
+        {
+            "AccessKeyId": "ASIAQ3EXAMPLE7Q2W3E4",
+            "SecretAccessKey": secret_key,
+            "SessionToken": token,
+            "Expiration": "2026-11-25T10:15:00+00:00",
+        }
+    )
+    password = "c0rrect-h0rse/Battery+St@ple"
+    document = json.dumps({"username": "app", "password": password})
+    screens = Screens(KEY, audit)
+    async with screens.open("m-1", [], where="tool_output", tool="s3") as screen:
+        screen.issue(
+            {"aws_creds": SecretValue("aws_creds", creds), "db": SecretValue("db", document)}
+        )
+    issued = screen.issued
+    dumped = json.dumps([fp.model_dump() for fp in issued])
+    assert secret_key not in dumped and token not in dumped and password not in dumped
+
+    async with screens.open("m-1", issued, where="tool_output", tool="t") as later:
+        for leaked, label in [
+            (secret_key, "aws_creds.SecretAccessKey"),
+            (base64.b64encode(f"AKID:{secret_key}".encode()).decode(), "aws_creds.SecretAccessKey"),
+            (urllib.parse.quote(secret_key, safe=""), "aws_creds.SecretAccessKey"),
+            (urllib.parse.quote(token, safe="").replace("%2F", "%2f"), "aws_creds.SessionToken"),
+            (password, "db.password"),
+            (base64.b64encode(f"app:{password}".encode()).decode(), "db.password"),
+            (urllib.parse.quote_plus(password), "db.password"),
+        ]:
+            out = later.tool_output(f"debug: {leaked} end").text
+            assert f"[REDACTED:{label}] end" in out and leaked not in out, leaked
+    details = audit.events("m-1")[-1].details
+    assert details["known:aws_creds.SecretAccessKey"] == 3 and details["known:db.password"] == 3
+    audit.forbid_values([secret_key, token, password])
 
 
 async def test_closing_writes_one_batch_of_names_and_counts(audit):
