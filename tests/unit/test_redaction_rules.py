@@ -153,6 +153,52 @@ def test_non_ascii_text_keeps_offsets():
         assert find_secrets(text, engine="hyperscan") == find_secrets(text, engine="re")
 
 
+# --- security review: catalogue gaps, and lookup keys read as secrets ---------
+
+_B64 = string.ascii_letters + string.digits + "+/"
+# What `bao token create` prints (OpenBao 2.x issues the legacy `s.` form), a
+# Vault 1.10+ service token, and an STS session token far past 256 characters.
+OPENBAO = f"s.{_tok(24)}"
+HVS = f"hvs.CAESI{_tok(86, string.ascii_letters + string.digits + '_-')}"
+SESSION = "IQoJb3JpZ2luX2VjE" + _tok(683, _B64)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(
+    ("text", "secret", "rule"),
+    [
+        (f"vault login {HVS}", HVS, "vault-service-token"),
+        (f"Key      Value\n---      -----\ntoken    {OPENBAO}\n", OPENBAO, "vault-legacy-token"),
+        (f"aws_session_token = {SESSION}\n", SESSION, "aws-session-token"),
+        (f'{{"Credentials": {{"SessionToken": "{SESSION}"}}}}', SESSION, "aws-session-token"),
+        (f"sts returned {SESSION} for the job", SESSION, "aws-session-token"),
+    ],
+    ids=["hvs", "openbao-cli", "session-env", "session-json", "session-bare"],
+)
+def test_vault_and_session_tokens_redacted_whole(text: str, secret: str, rule: str, engine: str):
+    assert len(SESSION) == 700
+    start = text.index(secret)
+    found = find_secrets(text, engine=engine)  # type: ignore[arg-type]
+    assert found == [Finding(rule=rule, start=start, end=start + len(secret))]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(
+    "text",
+    [
+        'idempotency_key: "3f2c8a91-5d4e-4b7a-9c1f-8e2d6a0b4c73"',
+        'cache_key = "9fceb02d0ae598e95dc970b74767f19372d61af8"',
+        '{"Contents": [{"Key": "uploads/2024/05/7f3a9c2e-4b1d-4e8a-9c3f-2d1e0b9a8c7f/report.pdf",'
+        ' "Size": 48213, "StorageClass": "STANDARD"}]}',
+        "- key: Ctrl+Shift+P\n  command: workbench.action.showCommands",
+    ],
+    ids=["idempotency-uuid", "cache-sha", "s3-object-key", "keybinding"],
+)
+def test_lookup_keys_are_not_secrets(text: str, engine: str):
+    # a key that names a record, a file or a shortcut is not a credential
+    assert find_secrets(text, engine=engine) == []  # type: ignore[arg-type]
+
+
 # --- realistic text: no false positives, the same answer from both engines, speed ----
 
 _VOCABULARY = (

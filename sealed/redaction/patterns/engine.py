@@ -15,8 +15,9 @@ would save nothing; instead each rule is located where it is cheapest:
   text (one bytes.translate), the rule's regex confirming each hit;
 - email: the "@"s, and the local part read backwards from each.
 With hyperscan installed one pass over all rules locates the candidates instead
-(the same `re` regexes confirm them), about 4x faster; both engines return the
-same findings, which the tests check.
+(the same `re` regexes confirm them): with the whole catalogue (188 rules) about
+4 ms per MiB against 200 ms for the literal scans, one per rule, of the pure
+engine. Both engines return the same findings, which the tests check.
 """
 
 from __future__ import annotations

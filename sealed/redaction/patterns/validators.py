@@ -1,5 +1,6 @@
 """Checks a rule's match must pass to count as a secret: entropy, checksums
-(Luhn, IBAN mod-97), a JWT's header, the shape of vendor tokens.
+(Luhn, IBAN mod-97, the CRC32 of GitHub and npm tokens, age's bech32), a JWT's
+header, the shape of vendor tokens, the values lookup keys hold.
 
 Documented example keys (AWS's `...EXAMPLE` keys, Stripe's and jwt.io's
 published samples, placeholder runs like `xxxx`) are not secrets: they are left
@@ -15,6 +16,8 @@ import itertools
 import json
 import math
 import re
+import string
+import zlib
 from collections import Counter
 from typing import Final
 
@@ -70,6 +73,82 @@ def random_token(body_from: int = 0, min_entropy: float = 3.0) -> Validator:
     return check
 
 
+def wordlike(value: str) -> bool:
+    """wordy() without digits: a random lowercase or hex value has few case
+    switches and often two dashes, so wordy() alone reads a few in a hundred
+    (`sdk-380dd215-...`) as identifiers; names rarely carry digits."""
+    return wordy(value) and not any(c.isdigit() for c in value)
+
+
+def random_value(min_entropy: float = 3.0) -> Validator:
+    """A value named by its vendor (`heroku_api_key = ...`): random, not a word."""
+
+    def check(value: str) -> bool:
+        return (
+            not placeholder(value) and not wordlike(value) and shannon_entropy(value) >= min_entropy
+        )
+
+    return check
+
+
+# Where a long token's body is no placeholder: markers a random body never holds.
+# (placeholder()'s short markers, "your" among them, turn up by chance in a few
+# random bodies a thousand characters long.)
+_TEMPLATE = re.compile(r"EXAMPLE|[xX]{6}|\.\.\.|\*{4}|[<>{}]|\$\{")
+
+
+def long_token(min_entropy: float = 4.0) -> Validator:
+    """Session tokens, macaroons, batch tokens: hundreds of random characters."""
+
+    def check(value: str) -> bool:
+        return not _TEMPLATE.search(value) and shannon_entropy(value) >= min_entropy
+
+    return check
+
+
+_BASE62: Final = string.digits + string.ascii_uppercase + string.ascii_lowercase
+
+
+def crc32_base62(value: str) -> bool:
+    """GitHub's and npm's token format (github.blog, 2021-04-05): after the
+    prefix, 30 random base62 characters and their CRC32 in base62, left-padded
+    to 6."""
+    body = value.rpartition("_")[2]
+    if len(body) != 36 or not body.isascii() or not body.isalnum():
+        return False
+    checksum = 0
+    for c in body[30:]:
+        checksum = checksum * 62 + _BASE62.index(c)
+    return checksum == zlib.crc32(body[:30].encode())
+
+
+def vouched(checksum: Validator, otherwise: Validator) -> Validator:
+    """A valid checksum proves a real token even where the heuristic doubts it
+    (a random body can spell "your" or "123456789"); a failed one clears
+    nothing: the project's tests and many docs use unchecksummed stand-ins,
+    and a redactor's mistakes must fall on the side of redacting."""
+    return lambda value: checksum(value) or otherwise(value)
+
+
+_BECH32: Final = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+
+
+def bech32(value: str) -> bool:
+    """BIP-173 checksum (age keys: AGE-SECRET-KEY-1 + data + 6 check characters)."""
+    hrp, _, data = value.lower().rpartition("1")
+    if not hrp or len(data) < 6 or any(c not in _BECH32 for c in data):
+        return False
+    values = [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp]
+    values += [_BECH32.index(c) for c in data]
+    chk = 1
+    for v in values:
+        top = chk >> 25
+        chk = (chk & 0x1FFFFFF) << 5 ^ v
+        for i, gen in enumerate((0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)):
+            chk ^= gen if top >> i & 1 else 0
+    return chk == 1
+
+
 def aws_key(value: str) -> bool:
     # AWS documents its sample keys with an EXAMPLE suffix; a real key is random
     # base32 (access key) or base64 (secret) and never spells it.
@@ -112,6 +191,37 @@ def jwt(value: str) -> bool:
     except ValueError:
         return False
     return isinstance(header, dict) and "alg" in header
+
+
+def _b64text(segment: str) -> str:
+    """A base64 (standard or URL-safe) segment's text, as far as it decodes:
+    a token's JSON part may run on into its signature."""
+    raw = _b64decode(segment[: len(segment) // 4 * 4])
+    return raw.decode("utf-8", "replace") if raw else ""
+
+
+def jwt_base64(value: str) -> bool:
+    """A JWT encoded once more in base64 (a Kubernetes Secret's data, a header)."""
+    inner = _b64text(value.rstrip("="))
+    return inner.count(".") >= 2 and inner.isprintable() and jwt(inner)
+
+
+def discord_bot_token(value: str) -> bool:
+    """The first segment is the bot's user id (a snowflake) in base64."""
+    user = _b64text(value.split(".", 1)[0] + "==")
+    return user.isdigit() and 16 <= len(user) <= 20 and random_token()(value)
+
+
+def json_base64(*fields: str) -> Validator:
+    """Tokens whose body is base64 JSON (Grafana, Sentry, 1Password): it decodes
+    to an object with these fields."""
+
+    def check(value: str) -> bool:
+        body = re.search(r"eyJ[A-Za-z0-9+/_-]*", value)
+        text = _b64text(body.group()) if body else ""
+        return all(f'"{f}"' in text for f in fields) and not placeholder(value)
+
+    return check
 
 
 _PEM_ARMOR = re.compile(r"-----[A-Z0-9 _-]+-----|[A-Za-z-]+:[^\n\\]*|\\[nrt]")
@@ -160,6 +270,8 @@ def wordy(value: str) -> bool:
 
 
 _DATE_OR_NUMBER = re.compile(r"[0-9.:+\-tzTZ/ ]+")
+# A shell, Make or Windows variable: `"$NEW_SECRET"`, `$(DB_PASS)`, `%NUGET_PASSWORD%`.
+_REFERENCE = re.compile(r"\$[({]?[A-Za-z_][A-Za-z0-9_]*[)}]?|%[A-Za-z_][A-Za-z0-9_]*%")
 # Early outs: most assigned values in logs and code are plain names like these.
 _NAME = re.compile(r"[a-z]+(?:[._/:-][a-z]+)*|[A-Z]+(?:[._/:-][A-Z]+)*")
 
@@ -169,7 +281,45 @@ def generic_secret(value: str) -> bool:
     references and identifiers stay."""
     if len(value) < 8 or _NAME.fullmatch(value) or _DATE_OR_NUMBER.fullmatch(value):
         return False
+    if _REFERENCE.fullmatch(value):
+        return False
     return shannon_entropy(value) >= 3.0 and not placeholder(value) and not wordy(value)
+
+
+_UUID: Final = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
+_DIGEST: Final = re.compile(r"[0-9a-f]{7,}|[0-9A-F]{7,}")  # git SHAs, MD5, SHA-256
+_MODIFIER: Final = r"(?:ctrl|control|cmd|command|alt|option|opt|shift|meta|super|win|mod|hyper|fn)"
+_KEYS: Final = rf"{_MODIFIER}(?:[+-]{_MODIFIER})*[+-][^\s+]{{1,12}}"
+_CHORD: Final = re.compile(rf"{_KEYS}(?: {_KEYS})*", re.I)  # Ctrl+Shift+P, ctrl+k ctrl+c
+_EXTENSION: Final = re.compile(r"\.[A-Za-z][A-Za-z0-9]{0,4}$")
+
+
+def _path(value: str) -> bool:
+    """uploads/2024/05/<uuid>/report.pdf, not a base64 secret with a "/" in it:
+    base64 has no "." (so no file extension) and its pieces are not words."""
+    if "/" not in value or "+" in value or "=" in value:
+        return False
+    if _EXTENSION.search(value):
+        return True
+    return all(
+        _UUID.fullmatch(part) or _DIGEST.fullmatch(part) or part.isdigit() or wordy(part)
+        for part in value.split("/")
+        if part
+    )
+
+
+def identifier(value: str) -> bool:
+    """What a lookup key holds: a UUID, a hex digest, a path, a key chord."""
+    return bool(
+        _UUID.fullmatch(value) or _DIGEST.fullmatch(value) or _CHORD.fullmatch(value)
+    ) or _path(value)
+
+
+def keyed_secret(value: str) -> bool:
+    """`key = "value"` where the name says only "key" (`key`, `stripe_key`): a
+    record's id, a file path or a shortcut is as likely as a credential, so
+    identifiers are left alone; random strings are still redacted."""
+    return generic_secret(value) and not identifier(value)
 
 
 def url_password(value: str) -> bool:

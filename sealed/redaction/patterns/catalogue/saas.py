@@ -1,0 +1,283 @@
+"""Other SaaS APIs: observability (Datadog, Grafana, New Relic, Sumo Logic),
+identity (Okta), social (Facebook, Twitter, LinkedIn, Twitch, Flickr), data and
+productivity (Adafruit, Adobe, Airtable, Algolia, Asana, Beamer, Contentful,
+Dropbox, Freshbooks, HubSpot, 42 Intra, LaunchDarkly, Looker, Mapbox,
+MaxMind, Notion, New York Times, Sidekiq)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from sealed.redaction.patterns.catalogue._build import (
+    B62,
+    B64,
+    B64URL,
+    UUID,
+    assigned,
+    longest,
+    prefixed,
+    token,
+)
+from sealed.redaction.patterns.rule import Rule
+from sealed.redaction.patterns.validators import (
+    json_base64,
+    long_token,
+    random_token,
+    random_value,
+)
+
+_BAR: Final = r"(?:\||%7[Cc])[0-9A-Za-z_-]{27}"
+
+RULES: Final[tuple[Rule, ...]] = (
+    assigned("adafruit-api-key", "Adafruit IO key, named", ("adafruit",), r"[a-z0-9_-]{32}"),
+    assigned("adobe-client-id", "Adobe client id (32 hex), named", ("adobe",), r"[a-f0-9]{32}"),
+    prefixed("adobe-client-secret", "Adobe client secret (p8e-)", "p8e-", r"[A-Za-z0-9]{32}"),
+    assigned(
+        "airtable-api-key",
+        "Airtable legacy API key (17 characters), named",
+        ("airtable",),
+        r"[a-z0-9]{17}",
+    ),
+    prefixed(
+        "airtable-personal-access-token",
+        "Airtable personal access token (pat + 14 . 64 hex)",
+        "pat",
+        r"[A-Za-z0-9]{14}\.[a-f0-9]{64}",
+    ),
+    assigned("algolia-api-key", "Algolia API key, named", ("algolia",), r"[a-z0-9]{32}"),
+    assigned(
+        "asana-client-credential",
+        "Asana client id (16 digits) or secret (32), named",
+        ("asana",),
+        r"[0-9]{16}|[a-z0-9]{32}",
+        validate=random_value(2.0),  # 16 random digits: about 3 bits each
+    ),
+    assigned("beamer-api-token", "Beamer API key (b_), named", ("beamer",), r"b_[a-z0-9=_-]{44}"),
+    assigned(
+        "contentful-delivery-api-token",
+        "Contentful delivery API token, named",
+        ("contentful",),
+        r"[a-z0-9=_-]{43}",
+    ),
+    assigned(
+        "datadog-access-token",
+        "Datadog API key (32 hex) or application key (40), named (datadog, DD_API_KEY, DD_APP_KEY)",
+        ("datadog", "dd_api", "dd-api", "dd_app", "dd-app"),
+        r"[a-f0-9]{32}|[a-z0-9]{40}",
+    ),
+    assigned(
+        "dropbox-api-token",
+        "Dropbox app key (15) or long-lived token (11 + AAAAAAAAAA + 43), named",
+        ("dropbox",),
+        r"[a-z0-9]{11}a{10}[a-z0-9_=-]{43}|[a-z0-9]{15}",
+    ),
+    prefixed(
+        "dropbox-short-lived-api-token",
+        "Dropbox short-lived access token (sl., sl.u.)",
+        "sl.",
+        r"(?:u\.)?[A-Za-z0-9_=-]{130,1400}",
+        before=B64URL + ".",
+        end=B64URL + "=",
+        validate=long_token(4.0),
+        hs_body=r"(?:u\.)?[A-Za-z0-9_=-]{30}",
+    ),
+    assigned(
+        "facebook-secret",
+        "Facebook app secret, named (facebook, fb_app)",
+        ("facebook", "fb_app", "fb-app"),
+        r"[a-f0-9]{32}",
+    ),
+    prefixed(
+        "facebook-access-token",
+        "Facebook user or page access token (EAA + 100 or more)",
+        "EAA",
+        r"[A-Z][A-Za-z0-9]{96,1000}",
+        validate=long_token(4.0),
+        hs_body=r"[A-Z][A-Za-z0-9]{30}",
+    ),
+    token(
+        "facebook-app-access-token",
+        "Facebook app access token (app id | app secret): the secret after the bar",
+        r"(?<![0-9])[0-9]{15,16}(?:\||%7[Cc])(?P<secret>[0-9A-Za-z_-]{27,40})(?![A-Za-z0-9_-])",
+        ("|", "%7c"),
+        group="secret",
+        validate=random_token(0, 3.0),
+        # both engines find the bar and read back over the app id
+        anchors=("|", "%7C", "%7c"),
+        reach=16,
+        hs=_BAR,
+        hs_reach=16 + longest(_BAR),
+    ),
+    assigned("flickr-access-token", "Flickr API key, named", ("flickr",), r"[a-z0-9]{32}"),
+    assigned(
+        "freshbooks-access-token",
+        "FreshBooks access token, named",
+        ("freshbooks",),
+        r"[a-z0-9]{64}",
+    ),
+    prefixed(
+        "grafana-api-key",
+        "Grafana API key (base64 JSON, eyJrIjoi)",
+        "eyJrIjoi",
+        r"[A-Za-z0-9]{70,400}={0,3}",
+        before=B64URL,
+        end=B64URL + "=",
+        validate=long_token(3.5),
+    ),
+    prefixed(
+        "grafana-cloud-api-token",
+        "Grafana Cloud token (glc_)",
+        "glc_",
+        r"[A-Za-z0-9+/]{32,400}={0,3}",
+        end=B64 + "=",
+        validate=long_token(3.5),
+    ),
+    prefixed(
+        "grafana-service-account-token",
+        "Grafana service account token (glsa_ + 32 + _ + 8 hex)",
+        "glsa_",
+        r"[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}",
+    ),
+    assigned("hubspot-api-key", "HubSpot API key (a UUID), named", ("hubspot",), UUID),
+    prefixed(
+        "hubspot-private-app-token",
+        "HubSpot private app access token (pat-na1-, pat-eu1-)",
+        ("pat-na1-", "pat-eu1-"),
+        UUID.replace("a-f", "a-fA-F"),
+        before=B62 + "-",
+        end=B62 + "-",
+    ),
+    prefixed(
+        "intra42-client-secret",
+        "42 Intra client secret (s-s4t2ud-, s-s4t2af-)",
+        ("s-s4t2ud-", "s-s4t2af-"),
+        r"[a-f0-9]{64}",
+        before=B62 + "-",
+    ),
+    assigned(
+        "launchdarkly-access-token",
+        "LaunchDarkly access token or SDK key, named",
+        ("launchdarkly",),
+        r"[a-z0-9=_-]{40}",
+    ),
+    assigned(
+        "linkedin-client-credential",
+        "LinkedIn client id (14) or secret (16), named",
+        (r"linked[_-]?in",),
+        r"[a-z0-9]{14}|[a-z0-9]{16}",
+        keywords=("linked",),
+    ),
+    assigned(
+        "looker-client-credential",
+        "Looker API client id (20) or secret (24), named",
+        ("looker",),
+        r"[a-z0-9]{20}|[a-z0-9]{24}",
+    ),
+    prefixed(
+        "mapbox-api-token",
+        "Mapbox public (pk.), secret (sk.) or temporary (tk.) token",
+        ("pk.eyJ", "sk.eyJ", "tk.eyJ"),
+        r"[A-Za-z0-9_-]{20,300}\.[A-Za-z0-9_-]{22}",
+        before=B62 + ".",
+        end=B64URL,
+        validate=json_base64("u"),
+    ),
+    token(
+        "maxmind-license-key",
+        "MaxMind license key (6 _ 29 _mmk)",
+        # anchored on the "_mmk" suffix; `lead` puts the 36 characters before it back
+        r"_mmk(?<=(?<![A-Za-z0-9_])[A-Za-z0-9]{6}_[A-Za-z0-9]{29}_mmk)(?![A-Za-z0-9_])",
+        ("_mmk",),
+        validate=random_token(0, 3.5),
+        lead=36,
+    ),
+    prefixed("new-relic-user-api-key", "New Relic user API key (NRAK-)", "NRAK-", r"[A-Z0-9]{27}"),
+    prefixed(
+        "new-relic-insert-key",
+        "New Relic insights insert key (NRII-)",
+        "NRII-",
+        r"[A-Za-z0-9_-]{32}",
+        end=B64URL,
+    ),
+    prefixed(
+        "new-relic-browser-api-token",
+        "New Relic browser API key (NRJS-)",
+        "NRJS-",
+        r"[a-f0-9]{19}",
+        entropy=2.5,
+    ),
+    token(
+        "new-relic-license-key",
+        "New Relic ingest license key (36 + NRAL)",
+        # anchored on the "NRAL" suffix; `lead` puts the 36 characters before it back
+        r"NRAL(?<=(?<![A-Za-z0-9])[a-z0-9]{36}NRAL)(?![A-Za-z0-9])",
+        ("nral",),
+        validate=random_token(0, 3.0),
+        lead=36,
+    ),
+    assigned(
+        "new-relic-user-api-id",
+        "New Relic user API id (64), named",
+        (r"new[_-]?relic",),
+        r"[a-z0-9]{64}",
+        keywords=("relic",),
+    ),
+    prefixed(
+        "notion-api-token",
+        "Notion integration token (ntn_ + 11 digits + 35)",
+        "ntn_",
+        r"[0-9]{11}[A-Za-z0-9]{35}",
+    ),
+    assigned(
+        "nytimes-access-token",
+        "New York Times API key, named",
+        ("nytimes", "new-york-times", "newyorktimes"),
+        r"[a-z0-9=_-]{32}",
+    ),
+    assigned(
+        "okta-access-token",
+        "Okta API token (00 + 40), named",
+        ("okta",),
+        r"00[a-z0-9=_-]{40}",
+        entropy=3.5,
+    ),
+    assigned(
+        "sidekiq-secret",
+        "Sidekiq Pro/Enterprise credentials (user:password) in BUNDLE_*__CONTRIBSYS__COM",
+        ("bundle_enterprise__contribsys__com", "bundle_gems__contribsys__com"),
+        r"[a-f0-9]{8}:[a-f0-9]{8}",
+        keywords=("__contribsys__com",),
+        entropy=2.5,
+    ),
+    token(
+        "sidekiq-sensitive-url",
+        "Sidekiq Pro/Enterprise gem source URL with credentials",
+        r"https?://(?P<secret>[a-f0-9]{8}:[a-f0-9]{8})@(?:gems|enterprise)\.contribsys\.com"
+        r"(?![a-z0-9.-])",
+        ("contribsys.com",),
+        group="secret",
+        lowercase=True,
+        validate=random_token(0, 2.5),
+    ),
+    assigned(
+        "sumologic-access-token",
+        "Sumo Logic access id (su + 12) or access key (64), named",
+        ("sumo",),
+        r"su[a-z0-9]{12}|[a-z0-9]{64}",
+    ),
+    assigned("twitch-api-token", "Twitch API token, named", ("twitch",), r"[a-z0-9]{30}"),
+    prefixed(
+        "twitter-bearer-token",
+        "Twitter (X) app bearer token (22 A then 80-100)",
+        "A" * 22,
+        r"[A-Za-z0-9%]{80,100}",
+        before=B62 + "%",
+        end=B62 + "%",
+    ),
+    assigned(
+        "twitter-api-credential",
+        "Twitter (X) API key (25) or secret (50), access token (id-...) or secret (45), named",
+        ("twitter",),
+        r"[0-9]{15,25}-[a-z0-9]{20,40}|[a-z0-9]{50}|[a-z0-9]{45}|[a-z0-9]{25}",
+    ),
+)
