@@ -157,7 +157,9 @@ class KnownValues:
             n = min(_CHUNK, len(windows) - start)
             np.multiply(windows[start : start + n], self._mul, out=hashes[:n])
             np.right_shift(hashes[:n], np.uint64(64 - _TABLE_BITS), out=hashes[:n])
-            np.take(self._table, hashes[:n], out=hits[:n])
+            # As signed indices (they are under 2**20) and unchecked: numpy would
+            # otherwise cast and bounds-check every one of a MiB of them.
+            np.take(self._table, hashes[:n].view(np.int64), out=hits[:n], mode="clip")
             found = np.flatnonzero(hits[:n])
             if len(found):
                 found = found[self._checked(windows[start + found])]
