@@ -276,25 +276,9 @@ class AwsSts:
         again replaces the policy with the new cut-off."""
         if when.tzinfo is None:
             raise ValueError("`when` must be timezone-aware")
-        role_name = _role_name(role_arn)
         cutoff = when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        document = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Deny",
-                    "Action": ["*"],
-                    "Resource": ["*"],
-                    "Condition": {"DateLessThan": {"aws:TokenIssueTime": cutoff}},
-                }
-            ],
-        }
-        await _call(
-            f"revoking sessions of role {role_arn!r}",
-            self._clients("iam").put_role_policy,
-            RoleName=role_name,
-            PolicyName=REVOKE_POLICY_NAME,
-            PolicyDocument=json.dumps(document),
+        await self._deny(
+            role_arn, REVOKE_POLICY_NAME, {"DateLessThan": {"aws:TokenIssueTime": cutoff}}
         )
 
     async def revoke_mission_sessions(self, role_arn: str, mission_id: str) -> None:
@@ -323,22 +307,24 @@ class AwsSts:
             denied = list(document["Statement"][0]["Condition"]["StringEquals"][_MISSION_TAG])
         others = [m for m in denied if m != mission_id]
         denied = [*others[-(MISSION_DENIES - 1) :], mission_id]
+        await self._deny(
+            role_arn, MISSION_DENY_POLICY_NAME, {"StringEquals": {_MISSION_TAG: denied}}
+        )
+
+    async def _deny(self, role_arn: str, policy: str, condition: dict[str, Any]) -> None:
+        """An inline policy on the role denying everything to sessions that meet
+        `condition` (replacing the policy of that name)."""
         document = {
             "Version": "2012-10-17",
             "Statement": [
-                {
-                    "Effect": "Deny",
-                    "Action": ["*"],
-                    "Resource": ["*"],
-                    "Condition": {"StringEquals": {_MISSION_TAG: denied}},
-                }
+                {"Effect": "Deny", "Action": ["*"], "Resource": ["*"], "Condition": condition}
             ],
         }
         await _call(
-            f"revoking mission sessions of role {role_arn!r}",
-            iam.put_role_policy,
-            RoleName=role_name,
-            PolicyName=MISSION_DENY_POLICY_NAME,
+            f"revoking sessions of role {role_arn!r}",
+            self._clients("iam").put_role_policy,
+            RoleName=_role_name(role_arn),
+            PolicyName=policy,
             PolicyDocument=json.dumps(document),
         )
 

@@ -19,6 +19,7 @@ from sealed.config import DEFAULT_TOOL_MODULES, Settings
 from sealed.devstack import DevStack, Ports, StackInfo
 from sealed.identity.openbao.admin import VaultAdmin
 from sealed.identity.profiles import load_profile
+from sealed.models import MissionSpec
 from sealed.workers.worker import build_worker
 
 pytestmark = pytest.mark.integration
@@ -103,3 +104,24 @@ async def run_cli(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
     out, err = await asyncio.wait_for(proc.communicate(), timeout=120)
     assert proc.returncode is not None
     return proc.returncode, out.decode(), err.decode()
+
+
+def stalling_mission(profile: str) -> MissionSpec:
+    """A mission under `profile` whose one tool call waits five minutes: something
+    running to abort or revoke."""
+    return MissionSpec.model_validate(
+        {
+            "name": "stalling",
+            "profile": profile,
+            "goal": "wait",
+            "tools": ["test.stall"],
+            "model": {
+                "provider": "scripted",
+                "script": {
+                    "turns": [
+                        {"tool_calls": [{"name": "test.stall", "arguments": {"seconds": 300}}]}
+                    ]
+                },
+            },
+        }
+    )

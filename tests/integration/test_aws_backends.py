@@ -35,9 +35,9 @@ from sealed.identity.backend import (
 )
 from sealed.identity.openbao.stores import PROFILE_CACHE_SECONDS
 from sealed.identity.profiles import Profile
-from sealed.models import MissionSpec
 from sealed.revocation import Revoker
 from sealed.revocation.cascade import STS_CUTOFF_MARGIN
+from tests.integration.conftest import stalling_mission
 
 pytestmark = pytest.mark.integration
 
@@ -286,22 +286,7 @@ async def test_revoking_a_mission_denies_its_sts_sessions(
             }
         )
     )
-    stalling = MissionSpec.model_validate(
-        {
-            "name": "stalling",
-            "profile": name,
-            "goal": "wait",
-            "tools": ["test.stall"],
-            "model": {
-                "provider": "scripted",
-                "script": {
-                    "turns": [
-                        {"tool_calls": [{"name": "test.stall", "arguments": {"seconds": 300}}]}
-                    ]
-                },
-            },
-        }
-    )
+    stalling = stalling_mission(name)
     handle = await missions.submit(client, stack_settings, stalling)
     async with asyncio.timeout(30):
         await missions.wait_for_pending(client, handle.id, "tool:")

@@ -35,9 +35,9 @@ from sealed.identity.openbao.approle import AppRoleClient
 from sealed.identity.openbao.credentials import VaultBackend
 from sealed.identity.openbao.kv import read_kv_versioned
 from sealed.identity.profiles import Profile, ProfileNotAllowed
-from sealed.models import MissionSpec, MissionStatus
+from sealed.models import MissionStatus
 from sealed.revocation import Revoker, SubmissionRefused, ensure_submittable
-from tests.integration.conftest import tickets_token
+from tests.integration.conftest import stalling_mission, tickets_token
 
 
 @pytest.fixture(scope="module")
@@ -180,22 +180,7 @@ async def test_revoking_a_profile_cascades(
     ]
     assert all(alive(admin, token) for token in leaked)
 
-    stalling = MissionSpec.model_validate(
-        {
-            "name": "stalling",
-            "profile": name,
-            "goal": "wait",
-            "tools": ["test.stall"],
-            "model": {
-                "provider": "scripted",
-                "script": {
-                    "turns": [
-                        {"tool_calls": [{"name": "test.stall", "arguments": {"seconds": 300}}]}
-                    ]
-                },
-            },
-        }
-    )
+    stalling = stalling_mission(name)
     handles = [await missions.submit(client, stack_settings, stalling) for _ in range(3)]
     async with asyncio.timeout(30):
         for handle in handles:
