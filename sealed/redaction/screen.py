@@ -105,7 +105,9 @@ class Screen:
         verdict = self._detector.screen(redacted)
         signals = list(verdict.signals) if verdict.flagged else []
         self._signals += signals
-        return ScreenedOutput(text=neutralise(redacted, verdict), flags=signals)
+        # Neutralising strips hidden characters, which can join a value that
+        # they split: redaction runs again, as the very last step.
+        return ScreenedOutput(text=self._text(neutralise(redacted, verdict)), flags=signals)
 
     def error(self, message: str, details: Sequence[Any] = ()) -> tuple[str, list[Any]]:
         """An error's message and details, redacted. Details become JSON-shaped
