@@ -9,6 +9,7 @@ forever."""
 from __future__ import annotations
 
 import io
+import logging
 import signal
 import socket
 import threading
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 # Long enough for a slow link to send a codec page of payloads, short enough that
 # clients which stall (or stall on purpose) cannot pile up threads.
 REQUEST_TIMEOUT = 30.0
+log = logging.getLogger(__name__)
 
 
 class HTTPError(Exception):
@@ -98,6 +100,11 @@ class ServiceHandler(BaseHTTPRequestHandler):
         # that would keep the socket open after the server closes it.
         self.rfile.close()
         self.rfile = io.BufferedReader(_DeadlineReader(self.connection, timeout))
+
+    def log_message(self, format: str, *args: Any) -> None:
+        # The request line only, at debug (the base class writes every one to
+        # stderr): never headers (tokens, cookies) nor bodies (payloads).
+        log.debug("%s " + format, self.address_string(), *args)
 
     def read_body(self, limit: int) -> bytes:
         """The body, at most `limit` bytes, read only once its length is known to be

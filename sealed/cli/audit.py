@@ -11,6 +11,8 @@ import typer
 from sealed.audit import AuditError, AuditLog, AuditRecord
 from sealed.cli._shared import MissionArg, admin, audit_log, fail, settings
 from sealed.config import Settings
+from sealed.identity.openbao.stores import read_original
+from sealed.pinning import PromptTampered
 from sealed.terminal import printable
 
 app = typer.Typer(
@@ -101,11 +103,8 @@ def prompt(mission_id: MissionArg, file: LogFile = None) -> None:
 
     From the audit log (the digest its first model turn pinned) and the prompt
     store alone: no worker, no workflow history needed."""
-    from sealed.identity.openbao.stores import read_original
-    from sealed.pinning import PromptTampered
-
     current = settings()
-    log = _log(file) if file is not None else AuditLog(current.audit_path())
+    log = AuditLog(file or current.audit_path())
     pinned = [e for e in log.events(mission_id) if e.kind == "prompt.pinned"]
     if not pinned:
         raise fail(f"{mission_id}: no prompt.pinned event in {log.path}")

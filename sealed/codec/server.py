@@ -21,7 +21,6 @@ import hashlib
 import hmac
 import html
 import json
-import logging
 import math
 import secrets
 import threading
@@ -30,7 +29,6 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from http.cookies import CookieError, SimpleCookie
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from google.protobuf import json_format
@@ -45,8 +43,6 @@ from sealed.httpservice import (
     ThreadedService,
     serve_until_signal,
 )
-
-log = logging.getLogger(__name__)
 
 COOKIE = "sealed_codec"
 # A history page the UI decodes can hold many payloads of up to 2 MiB each.
@@ -276,10 +272,6 @@ class _Handler(ServiceHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        # The request line only: never headers (token, cookie) nor bodies (payloads).
-        log.debug("%s " + format, self.address_string(), *args)
 
 
 CodecServer.handler = _Handler

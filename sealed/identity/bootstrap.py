@@ -21,7 +21,6 @@ returned for the caller to write as 0600 files; never printed or logged."""
 from __future__ import annotations
 
 import base64
-import contextlib
 import secrets
 import time
 from collections.abc import Mapping
@@ -49,6 +48,7 @@ from sealed.identity.openbao.kv import (
     WORKER_ROLE,
     read_kv,
     read_kv_versioned,
+    write_kv_cas,
 )
 from sealed.identity.profiles import Profile, load_profile
 from sealed.identity.workload import AUDIENCE, OIDC_KEY, OIDC_ROLE, claims_template
@@ -184,13 +184,7 @@ def ensure_key(client: hvac.Client, path: str) -> None:
     if read_kv(client, path) is not None:
         return
     # Create-only: of two bootstraps at once, the second keeps the first's key.
-    with contextlib.suppress(hvac.exceptions.InvalidRequest):
-        client.secrets.kv.v2.create_or_update_secret(
-            path=path,
-            secret={"value": base64.b64encode(secrets.token_bytes(32)).decode()},
-            cas=0,
-            mount_point=KV_MOUNT,
-        )
+    write_kv_cas(client, path, {"value": base64.b64encode(secrets.token_bytes(32)).decode()}, 0)
 
 
 def load_profiles(directory: Path) -> list[Profile]:

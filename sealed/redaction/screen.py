@@ -32,7 +32,12 @@ from pydantic_core import to_jsonable_python
 from sealed.audit import AuditEvent, AuditLog
 from sealed.identity.backend import SecretValue
 from sealed.models import Fingerprint, Message, ModelReply, ModelRequest, ToolCall
-from sealed.redaction.injection import HeuristicDetector, InjectionDetector, neutralise
+from sealed.redaction.injection import (
+    HeuristicDetector,
+    InjectionDetector,
+    neutralise,
+    strip_hidden,
+)
 from sealed.redaction.known import KnownValues, fingerprint, mission_key
 from sealed.redaction.redactor import Redactor
 
@@ -105,9 +110,12 @@ class Screen:
         verdict = self._detector.screen(redacted)
         signals = list(verdict.signals) if verdict.flagged else []
         self._signals += signals
-        # Neutralising strips hidden characters, which can join a value that
-        # they split: redaction runs again, as the very last step.
-        return ScreenedOutput(text=self._text(neutralise(redacted, verdict)), flags=signals)
+        neutralised = neutralise(redacted, verdict)
+        if strip_hidden(redacted) != redacted:
+            # Neutralising stripped hidden characters, which can join a value
+            # they split: redaction runs again, as the very last step.
+            neutralised = self._text(neutralised)
+        return ScreenedOutput(text=neutralised, flags=signals)
 
     def error(self, message: str, details: Sequence[Any] = ()) -> tuple[str, list[Any]]:
         """An error's message and details, redacted. Details become JSON-shaped

@@ -13,7 +13,6 @@ import argparse
 import copy
 import hmac
 import json
-import logging
 import os
 import re
 import sys
@@ -34,8 +33,6 @@ from sealed.httpservice import (
     serve_until_signal,
 )
 from sealed.identity.workload import IdentityVerifier, InvalidIdentity
-
-log = logging.getLogger(__name__)
 
 TOKEN_ENV = "SEALED_TICKETS_TOKEN"
 ISSUER_ENV = "SEALED_TICKETS_IDENTITY_ISSUER"
@@ -314,11 +311,6 @@ class _Handler(ServiceHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        # The base class writes every request line to stderr; debug logging keeps the
-        # demo's terminal quiet. Only the request line is logged, never headers (token).
-        log.debug("%s " + format, self.address_string(), *args)
 
 
 TicketService.handler = _Handler

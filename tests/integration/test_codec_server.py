@@ -41,6 +41,7 @@ from sealed.codec.server import COOKIE, CodecServer
 from sealed.devstack import free_ports
 from sealed.devstack.binaries import executable, openbao
 from sealed.identity.openbao.keys import provision_vault_keys, read_vault_keys, rotate_vault_keys
+from tests.raw_http import head_only
 
 pytestmark = pytest.mark.integration
 
@@ -166,32 +167,19 @@ def test_ui_login_cookie(server: CodecServer) -> None:
     assert forged.status_code == 401
 
 
-def head_only(server: CodecServer, path: str, *headers: str) -> bytes:
-    """Sends a POST's head and never its body; returns everything the server sends
-    before it closes the connection, which must be within a second."""
-    url = urlsplit(server.url)
-    head = "\r\n".join([f"POST {path} HTTP/1.1", "Host: x", *headers, "", ""])
-    with socket.create_connection((url.hostname, url.port), timeout=1) as sock:
-        sock.sendall(head.encode())
-        received = []
-        while chunk := sock.recv(65536):
-            received.append(chunk)
-    return b"".join(received)
-
-
 def test_no_token_no_body_read(server: CodecServer) -> None:
     for path in ("/decode", "/encode"):
         for length in (str(200 * 1024 * 1024), "-1", "abc"):
-            answer = head_only(server, path, f"Content-Length: {length}")
+            answer = head_only(server.url, path, f"Content-Length: {length}")
             assert answer.startswith(b"HTTP/1.0 401"), (path, length)
 
 
 def test_login_reads_a_small_body_only(server: CodecServer) -> None:
     # /login cannot authenticate before its body (the token is in it): a small
     # limit instead of the 32 MiB payloads get, and no negative length.
-    assert head_only(server, "/login", "Content-Length: -1").startswith(b"HTTP/1.0 400")
-    assert head_only(server, "/login", "Content-Length: 1048576").startswith(b"HTTP/1.0 413")
-    assert head_only(server, "/login", "Content-Length: abc").startswith(b"HTTP/1.0 400")
+    assert head_only(server.url, "/login", "Content-Length: -1").startswith(b"HTTP/1.0 400")
+    assert head_only(server.url, "/login", "Content-Length: 1048576").startswith(b"HTTP/1.0 413")
+    assert head_only(server.url, "/login", "Content-Length: abc").startswith(b"HTTP/1.0 400")
 
 
 def test_bad_content_lengths_are_refused(server: CodecServer) -> None:
@@ -199,7 +187,7 @@ def test_bad_content_lengths_are_refused(server: CodecServer) -> None:
     json_type = "Content-Type: application/json"
 
     def answer(*headers: str) -> bytes:
-        return head_only(server, "/decode", auth, json_type, "X-Namespace: default", *headers)
+        return head_only(server.url, "/decode", auth, json_type, "X-Namespace: default", *headers)
 
     assert answer("Content-Length: -1").startswith(b"HTTP/1.0 400")
     assert answer("Content-Length: 1_0").startswith(b"HTTP/1.0 400")

@@ -247,9 +247,11 @@ async def codec_env() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
-async def test_history_is_encrypted_end_to_end(codec_env: WorkflowEnvironment) -> None:
+@pytest.fixture
+async def probe(codec_env: WorkflowEnvironment) -> AsyncIterator[tuple[Client, Client, str]]:
+    """A worker for CodecProbe with the codec; yields the codec's client, the same
+    server seen by a process without the keys, and the task queue."""
     client = codec_env.client
-    # The same server seen by a process without the keys.
     raw = Client(client.service_client, namespace=client.namespace)
     queue = f"codec-{uuid.uuid4()}"
     async with Worker(
@@ -259,15 +261,20 @@ async def test_history_is_encrypted_end_to_end(codec_env: WorkflowEnvironment) -
         activities=[echo, leak],
         workflow_runner=UnsandboxedWorkflowRunner(),
     ):
-        ok = await client.start_workflow(
-            CodecProbe.run, SECRET_INPUT, id=f"ok-{uuid.uuid4()}", task_queue=queue
-        )
-        assert await ok.result() == f"{SECRET_RESULT}:{SECRET_INPUT}"
-        failing = await client.start_workflow(
-            CodecProbe.run, f"{SECRET_INPUT}-fail", id=f"fail-{uuid.uuid4()}", task_queue=queue
-        )
-        with pytest.raises(WorkflowFailureError) as failed:
-            await failing.result()
+        yield client, raw, queue
+
+
+async def test_history_is_encrypted_end_to_end(probe: tuple[Client, Client, str]) -> None:
+    client, raw, queue = probe
+    ok = await client.start_workflow(
+        CodecProbe.run, SECRET_INPUT, id=f"ok-{uuid.uuid4()}", task_queue=queue
+    )
+    assert await ok.result() == f"{SECRET_RESULT}:{SECRET_INPUT}"
+    failing = await client.start_workflow(
+        CodecProbe.run, f"{SECRET_INPUT}-fail", id=f"fail-{uuid.uuid4()}", task_queue=queue
+    )
+    with pytest.raises(WorkflowFailureError) as failed:
+        await failing.result()
     # The client with the codec reads the failure in clear, down to its cause.
     activity_error = failed.value.cause
     assert isinstance(activity_error, ActivityError)
@@ -292,23 +299,16 @@ async def test_history_is_encrypted_end_to_end(codec_env: WorkflowEnvironment) -
     assert SECRET_INPUT.encode() in payload(SECRET_INPUT).SerializeToString()
 
 
-async def test_a_client_without_the_key_cannot_start_a_workflow(codec_env: WorkflowEnvironment):
+async def test_a_client_without_the_key_cannot_start_a_workflow(
+    probe: tuple[Client, Client, str],
+) -> None:
     """What an outsider at the Temporal frontend sends (plaintext) never runs."""
-    client = codec_env.client
-    raw = Client(client.service_client, namespace=client.namespace)
-    queue = f"codec-{uuid.uuid4()}"
-    async with Worker(
-        client,
-        task_queue=queue,
-        workflows=[CodecProbe],
-        activities=[echo, leak],
-        workflow_runner=UnsandboxedWorkflowRunner(),
-    ):
-        forged = await raw.start_workflow(
-            "CodecProbe", "injected", id=f"forged-{uuid.uuid4()}", task_queue=queue
-        )
-        await asyncio.sleep(1)
-        history = await raw.get_workflow_handle(forged.id).fetch_history()
+    _, raw, queue = probe
+    forged = await raw.start_workflow(
+        "CodecProbe", "injected", id=f"forged-{uuid.uuid4()}", task_queue=queue
+    )
+    await asyncio.sleep(1)
+    history = await raw.get_workflow_handle(forged.id).fetch_history()
     kinds = [e.WhichOneof("attributes") for e in history.events]
     assert "activity_task_scheduled_event_attributes" not in kinds
     assert "workflow_task_failed_event_attributes" in kinds

@@ -25,6 +25,7 @@ from sealed.tools.ticket_service import (
     TicketService,
     main,
 )
+from tests.raw_http import head_only
 
 TOKEN = "tickets-test-token-6f1c"
 
@@ -49,16 +50,7 @@ def _comment(
 
 
 def _head_only(svc: TicketService, *headers: str) -> bytes:
-    """Sends a comment request's head and never its body; returns everything the
-    service sends before it closes the connection, which must be within a second."""
-    url = urlsplit(svc.url)
-    head = "\r\n".join(["POST /tickets/1/comments HTTP/1.1", "Host: x", *headers, "", ""])
-    with socket.create_connection((url.hostname, url.port), timeout=1) as sock:
-        sock.sendall(head.encode())
-        received = []
-        while chunk := sock.recv(65536):
-            received.append(chunk)
-    return b"".join(received)
+    return head_only(svc.url, "/tickets/1/comments", *headers)
 
 
 def test_healthz_and_list(service: TicketService) -> None:

@@ -19,6 +19,7 @@ from sealed.identity.openbao.kv import (
     REDACTION_KEY_PATH,
     read_kv,
     read_kv_versioned,
+    write_kv_cas,
 )
 
 
@@ -27,20 +28,6 @@ def read_vault_keys(client: hvac.Client) -> KeyRing:
     if found is None:
         raise CodecError(f"no codec keys at {KV_MOUNT}/{CODEC_KEYS_PATH}: run `sealed bootstrap`")
     return KeyRing.from_mapping(found[0])
-
-
-def _write_vault(client: hvac.Client, ring: KeyRing, cas: int) -> bool:
-    """Check-and-set write: False if someone else wrote first (their keys win, and
-    the caller re-reads), so two concurrent rotations never drop a key."""
-    try:
-        client.secrets.kv.v2.create_or_update_secret(
-            path=CODEC_KEYS_PATH, secret=ring.to_mapping(), cas=cas, mount_point=KV_MOUNT
-        )
-    except hvac.exceptions.InvalidRequest as exc:
-        if "check-and-set" in str(exc):
-            return False
-        raise
-    return True
 
 
 def provision_vault_keys(client: hvac.Client) -> KeyRing:
@@ -52,7 +39,7 @@ def provision_vault_keys(client: hvac.Client) -> KeyRing:
             return KeyRing.from_mapping(found[0])
         key_id = new_key_id()
         ring = KeyRing({key_id: new_key()}, key_id)
-        if _write_vault(client, ring, cas=0):
+        if write_kv_cas(client, CODEC_KEYS_PATH, ring.to_mapping(), cas=0):
             return ring
 
 
@@ -65,7 +52,7 @@ def rotate_vault_keys(client: hvac.Client) -> KeyRing:
                 f"no codec keys at {KV_MOUNT}/{CODEC_KEYS_PATH}: run `sealed bootstrap`"
             )
         ring = KeyRing.from_mapping(found[0]).with_new_current(new_key_id(), new_key())
-        if _write_vault(client, ring, cas=found[1]):
+        if write_kv_cas(client, CODEC_KEYS_PATH, ring.to_mapping(), cas=found[1]):
             return ring
 
 
@@ -78,19 +65,21 @@ class VaultRedactionKey:
 
     async def master(self) -> bytes:
         if self._key is None:
-            data = await self._worker.acall(
-                "redaction key", lambda c: read_kv(c, REDACTION_KEY_PATH)
+            self._key = await self._worker.acall(
+                "redaction key", lambda c: _read_key(c, REDACTION_KEY_PATH, "redaction key")
             )
-            if data is None:
-                raise SecretUnavailable("redaction key: not provisioned")
-            self._key = base64.b64decode(str(data["value"]))
         return self._key
 
 
 def read_audit_key(client: hvac.Client) -> bytes:
     """The audit chain's HMAC key (sealed.audit): without it nobody can rewrite
     the log unseen, so every writer must have it or not write."""
-    data = read_kv(client, AUDIT_KEY_PATH)
+    return _read_key(client, AUDIT_KEY_PATH, "audit key")
+
+
+def _read_key(client: hvac.Client, path: str, what: str) -> bytes:
+    """A key bootstrap made (sealed.identity.bootstrap.ensure_key)."""
+    data = read_kv(client, path)
     if data is None:
-        raise SecretUnavailable("audit key: not provisioned (run `sealed bootstrap`)")
+        raise SecretUnavailable(f"{what}: not provisioned (run `sealed bootstrap`)")
     return base64.b64decode(str(data["value"]))

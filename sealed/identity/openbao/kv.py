@@ -89,3 +89,17 @@ def read_kv_versioned(
 def read_kv(client: hvac.Client, path: str) -> dict[str, Any] | None:
     found = read_kv_versioned(client, path)
     return None if found is None else found[0]
+
+
+def write_kv_cas(client: hvac.Client, path: str, data: dict[str, Any], cas: int) -> bool:
+    """A check-and-set write (`cas` 0: create only): False if someone else wrote
+    first, so concurrent writers never overwrite each other unseen."""
+    try:
+        client.secrets.kv.v2.create_or_update_secret(
+            path=path, secret=data, cas=cas, mount_point=KV_MOUNT
+        )
+    except hvac.exceptions.InvalidRequest as exc:
+        if "check-and-set" in str(exc):
+            return False
+        raise
+    return True

@@ -28,6 +28,7 @@ from sealed.identity.openbao.kv import (
     read_kv,
     read_kv_versioned,
     revocation_path,
+    write_kv_cas,
 )
 from sealed.identity.profiles import Profile, ProfileNotAllowed
 from sealed.models import OriginalPrompt
@@ -125,21 +126,10 @@ class VaultAuditAnchor:
         return int(data["records"]), str(data["last_hash"]), version
 
     def save(self, records: int, last_hash: str, version: int) -> bool:
-        def write(client: hvac.Client) -> bool:
-            try:
-                client.secrets.kv.v2.create_or_update_secret(
-                    path=self._path,
-                    secret={"records": records, "last_hash": last_hash},
-                    cas=version,
-                    mount_point=KV_MOUNT,
-                )
-            except hvac.exceptions.InvalidRequest as exc:
-                if "check-and-set" in str(exc):
-                    return False
-                raise
-            return True
-
-        return bool(self._call("audit anchor", write))
+        head = {"records": records, "last_hash": last_hash}
+        return bool(
+            self._call("audit anchor", lambda c: write_kv_cas(c, self._path, head, version))
+        )
 
 
 def vault_audit_log(
