@@ -33,6 +33,11 @@ ROOT_TOKEN_FILE = "vault-root-token"
 CODEC_TOKEN_FILE = "codec-token"
 
 
+def _revealed(value: SecretStr | None) -> str | None:
+    # Credentials are SecretStr so that printing the settings never shows them.
+    return None if value is None else value.get_secret_value()
+
+
 def login_files(login: str) -> tuple[str, str]:
     """The files an AppRole login ("worker", "codec") is kept in: role id, secret id."""
     return f"{login}-role-id", f"{login}-secret-id"
@@ -49,13 +54,13 @@ class Settings(BaseSettings):
     vault_addr: str = "http://127.0.0.1:8200"
     # An operator's token for `sealed bootstrap`, `profiles` and `revoke` (the dev
     # stack's root token when unset); never used by a worker, never handed to a mission.
-    vault_token: str | None = None
+    vault_token: SecretStr | None = None
     # The worker's AppRole (files in data_dir, as bootstrap writes them, when unset).
     vault_role_id: str | None = None
-    vault_secret_id: str | None = None
+    vault_secret_id: SecretStr | None = None
     # The codec server's AppRole: it may read the codec keys and nothing else.
     codec_role_id: str | None = None
-    codec_secret_id: str | None = None
+    codec_secret_id: SecretStr | None = None
     audit_log: Path | None = Field(default=None, description="default: data_dir/audit.log")
     # Where this log's head is anchored in OpenBao: one name per log file.
     audit_anchor: str = Field(default_factory=socket.gethostname)
@@ -103,7 +108,7 @@ class Settings(BaseSettings):
         prefix = "vault" if login == "worker" else "codec"
         return (
             role_id or self._dev_file(f"{prefix}_role_id", role_file),
-            secret_id or self._dev_file(f"{prefix}_secret_id", secret_file),
+            _revealed(secret_id) or self._dev_file(f"{prefix}_secret_id", secret_file),
         )
 
     def worker_approle(self) -> tuple[str, str]:
@@ -113,12 +118,10 @@ class Settings(BaseSettings):
         return found
 
     def codec_bearer(self) -> str:
-        if self.codec_token is not None:
-            return self.codec_token.get_secret_value()
-        return self._dev_file("codec_token", CODEC_TOKEN_FILE)
+        return _revealed(self.codec_token) or self._dev_file("codec_token", CODEC_TOKEN_FILE)
 
     def operator_token(self) -> str:
-        return self.vault_token or self._dev_file("vault_token", ROOT_TOKEN_FILE)
+        return _revealed(self.vault_token) or self._dev_file("vault_token", ROOT_TOKEN_FILE)
 
     @classmethod
     def settings_customise_sources(

@@ -30,7 +30,7 @@ from typing import Literal
 import hvac
 import hvac.exceptions
 import requests
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, SecretStr
 
 from sealed.config import login_files
 from sealed.files import write_private
@@ -87,17 +87,14 @@ class AppRoleLogin(BaseModel):
 
     login: Literal["worker", "codec"]
     role_id: str
-    secret_id: str
-
-    def __repr__(self) -> str:
-        return f"AppRoleLogin({self.login!r}, role_id={self.role_id!r}, secret_id=<hidden>)"
+    secret_id: SecretStr
 
     def write(self, directory: Path) -> None:
         """As the files Settings reads; created 0600, never readable by others."""
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         role_file, secret_file = login_files(self.login)
         write_private(directory / role_file, self.role_id)
-        write_private(directory / secret_file, self.secret_id)
+        write_private(directory / secret_file, self.secret_id.get_secret_value())
 
 
 class BootstrapReport(BaseModel):
@@ -234,7 +231,7 @@ def bootstrap(
         # Last, so a failed run leaves no secret id nobody holds.
         step = "AppRoles"
         logins = [
-            AppRoleLogin(login=login, role_id=role_id, secret_id=secret_id)
+            AppRoleLogin(login=login, role_id=role_id, secret_id=SecretStr(secret_id))
             for login, role, policy in (
                 ("worker", WORKER_ROLE, WORKER_POLICY),
                 ("codec", CODEC_ROLE, CODEC_POLICY),

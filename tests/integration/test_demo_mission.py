@@ -178,5 +178,11 @@ async def test_the_tickets_token_never_leaves_the_tool_activity(
         for form in encodings(token):
             assert form not in text, f"the token leaked into the {where}"
     assert files_holding(token, Path(stack.data_dir)) == []
+    # Nor does any login that can fetch one, nor the codec's bearer token.
+    data_dir = Path(stack.data_dir)
+    for name in ("worker-secret-id", "codec-secret-id", "codec-token"):
+        credential = (data_dir / name).read_text().strip()
+        assert files_holding(credential, data_dir) == [], name
+        assert all(credential not in text for text in texts.values()), name
     for clear in ("Review the open support tickets", "I reset my password this morning"):
         assert files_holding(clear, Path(stack.data_dir), ("temporal.db*",)) == []

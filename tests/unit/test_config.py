@@ -89,6 +89,19 @@ def test_secret_files_between_environment_and_settings_file(monkeypatch, tmp_pat
     (secrets / "sealed_task_queue").write_text("from-secret-file")
     (tmp_path / "sealed.toml").write_text('vault_token = "from-toml"\n')
     monkeypatch.setenv("SEALED_SECRETS_DIR", str(secrets))
-    assert Settings().vault_token == "from-secret-file"
+    assert Settings().operator_token() == "from-secret-file"
     monkeypatch.setenv("SEALED_TASK_QUEUE", "from-env")
     assert Settings().task_queue == "from-env"
+
+
+def test_printing_settings_or_a_login_shows_no_credential():
+    from sealed.identity.bootstrap import AppRoleLogin
+
+    settings = Settings(
+        vault_token="op-token-1234", vault_secret_id="worker-sid-5678", codec_secret_id="codec-9012"
+    )
+    login = AppRoleLogin(login="worker", role_id="role", secret_id="worker-sid-5678")
+    shown = f"{settings} {settings!r} {login} {login!r}"
+    for credential in ("op-token-1234", "worker-sid-5678", "codec-9012"):
+        assert credential not in shown
+    assert settings.operator_token() == "op-token-1234"
