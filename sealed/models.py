@@ -155,6 +155,28 @@ class MissionSpec(Strict):
             raise ValueError("tools are listed more than once")
         return tools
 
+    # Declared means enforced: until human approvals (IV) and directives (V)
+    # run, a mission that asks for them is refused rather than left to look
+    # protected. The fields stay so that older histories, which carry the
+    # defaults, still decode.
+    @field_validator("approvals")
+    @classmethod
+    def _approvals_not_yet(cls, approvals: ApprovalsSpec) -> ApprovalsSpec:
+        if approvals != ApprovalsSpec():
+            raise ValueError(not_enforced_yet("human approvals"))
+        return approvals
+
+    @field_validator("directives")
+    @classmethod
+    def _directives_not_yet(cls, directives: list[DirectiveSpec]) -> list[DirectiveSpec]:
+        if directives:
+            raise ValueError(not_enforced_yet("directives"))
+        return directives
+
+
+def not_enforced_yet(what: str) -> str:
+    return f"{what} are not enforced yet: remove them rather than run unprotected"
+
 
 class OriginalPrompt(Strict):
     """What a mission was told to do (sealed.pinning): persisted once,

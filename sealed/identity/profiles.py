@@ -11,7 +11,7 @@ from typing import Protocol
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sealed.identity.backend import SecretSpec
-from sealed.models import ProfileName, ToolName
+from sealed.models import ProfileName, ToolName, not_enforced_yet
 from sealed.spec_loader import load_document
 
 # A host name, an IPv4 address or a bracketed IPv6 address; then maybe a port.
@@ -74,6 +74,20 @@ class Profile(BaseModel):
     )
     approvers: list[str] = Field(default_factory=list)
     exportable: bool = False
+
+    @field_validator("approvers")
+    @classmethod
+    def _approvers_not_yet(cls, approvers: list[str]) -> list[str]:
+        if approvers:
+            raise ValueError(not_enforced_yet("approvers"))
+        return approvers
+
+    @field_validator("exportable")
+    @classmethod
+    def _export_not_yet(cls, exportable: bool) -> bool:
+        if exportable:
+            raise ValueError(not_enforced_yet("training exports (exportable: true)"))
+        return exportable
 
     @model_validator(mode="after")
     def _grants_are_declared(self) -> Profile:

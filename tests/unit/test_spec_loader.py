@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sealed.models import DirectiveSpec, MissionSpec
+from sealed.models import MissionSpec
 from sealed.spec_loader import SpecError, load_mission
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -193,13 +193,31 @@ def test_directive_on_key_is_not_read_as_a_yaml_boolean(tmp_path: Path) -> None:
         "    action: warn\n",
         encoding="utf-8",
     )
-    spec = load_mission(path)
-    assert spec.directives == [
-        DirectiveSpec(
-            name="no-billing", on=["tool_call"], when={"tool": "tickets.comment"}, action="warn"
-        )
-    ]
-    assert spec.model.script is not None and spec.model.script.gullible is True
+    # The directive is read whole (with its `on:` key), then refused: directives
+    # are not enforced yet, so a mission that asks for one does not run.
+    with pytest.raises(SpecError) as refused:
+        load_mission(path)
+    (problem,) = refused.value.problems
+    assert problem.startswith("directives: directives are not enforced yet")
+    assert "'on': ['tool_call']" in problem  # not True: the key survived YAML 1.1
+
+
+@pytest.mark.parametrize(
+    ("key", "what"),
+    [
+        ("approvals: {required: [{privilege: [high]}]}", "human approvals"),
+        ("approvals: {approvers: [oncall@example.com]}", "human approvals"),
+        ("directives: [{name: n, on: [tool_call]}]", "directives"),
+    ],
+)
+def test_what_is_not_enforced_yet_is_refused(tmp_path: Path, key: str, what: str) -> None:
+    """Declared means enforced: a mission must not look protected when it is not."""
+    path = tmp_path / "m.yaml"
+    path.write_text(
+        f"name: d\nprofile: p\ngoal: g\nmodel: {{script: {{turns: [{{final: done}}]}}}}\n{key}\n"
+    )
+    with pytest.raises(SpecError, match=f"{what} are not enforced yet"):
+        load_mission(path)
 
 
 # --- red team 15: what a spec may read, and how big it may get -------------------
