@@ -32,6 +32,7 @@ class KeptAnchor:
         self._store = store
         self._interval = interval
         self._pending: tuple[int, str] | None = None
+        self._version: int | None = None  # the store's, after this process's last write
         self._lock = threading.Lock()
         self._wake = threading.Event()
         if interval > 0:
@@ -53,11 +54,21 @@ class KeptAnchor:
     def flush(self) -> None:
         with self._lock:
             head, self._pending = self._pending, None
-        while head is not None:
+        if head is None:
+            return
+        # The store still holds what this process wrote last (the usual case,
+        # one writer): one write. Else it reads first, and never moves back.
+        if self._version is not None and self._store.save(*head, self._version):
+            self._version += 1
+            return
+        while True:
             current = self._store.load()
+            version = current[2] if current else 0
             if current is not None and current[0] >= head[0]:
+                self._version = version
                 return  # someone anchored as far or further
-            if self._store.save(*head, current[2] if current else 0):
+            if self._store.save(*head, version):
+                self._version = version + 1
                 return
 
     def _keep(self) -> None:
