@@ -1,5 +1,7 @@
-"""The redactor: known values (any encoding) and secret-shaped patterns, each
-match span replaced whole by `[REDACTED:<secret name or rule id>]`. Idempotent:
+"""The redactor: known values (any encoding) and secret-shaped patterns, found
+in the text and in its canonical view (hidden characters removed, escapes and
+entities decoded, NFKC: canonical.py), each match span of the text replaced
+whole by `[REDACTED:<secret name or rule id>]`. Idempotent:
 a redacted text has nothing left to redact. `StreamRedactor` does the same to a
 text that arrives in chunks, holding back just enough to catch a value split
 across a chunk boundary."""
@@ -11,6 +13,7 @@ from collections.abc import Callable, Sequence
 
 from pydantic import BaseModel, ConfigDict
 
+from sealed.redaction.canonical import canonical
 from sealed.redaction.findings import KNOWN_PREFIX, Finding, Span, merge
 from sealed.redaction.known import KnownValues
 from sealed.redaction.patterns import find_secrets
@@ -62,15 +65,31 @@ class Redactor:
 
     def holdback_for(self, text: str) -> int:
         """How much of `text`, the head of a stream, must wait: a known value
-        escaped or wrapped spans more than its length."""
+        escaped or wrapped spans more than its length, and hidden characters
+        (any number of them) stretch any match."""
         known = self.known.holdback(text[-self.known.max_extent :].encode()) if self.known else 0
-        return max(known, self._pattern_holdback)
+        need = window = max(known, self._pattern_holdback)
+        while 0 < window < len(text):
+            view = canonical(text[-window:])
+            if view is None or len(view.text) >= need:
+                break
+            window *= 2
+        return min(window, len(text))
 
     def spans(self, text: str) -> list[Finding]:
-        """What to redact in `text`: known values and pattern findings, merged.
-        All rank the same (the patterns were ranked by find_secrets when it merged
-        them), so the earliest start names a union, a known value (given first) on
-        a tie: `Basic <base64 of user:secret>` stays a basic-auth-header."""
+        """What to redact in `text`: known values and pattern findings, in the
+        text and in its canonical view (mapped back), merged. All rank the same
+        (the patterns were ranked by find_secrets when it merged them), so the
+        earliest start names a union, a known value (given first) on a tie:
+        `Basic <base64 of user:secret>` stays a basic-auth-header."""
+        spans = self._found(text)
+        view = canonical(text)
+        if view is not None:
+            for start, end, rank, name in self._found(view.text):
+                spans.append((*view.original(start, end), rank, name))
+        return merge(spans)
+
+    def _found(self, text: str) -> list[Span]:
         spans: list[Span] = []
         if self.known:
             data = text.encode()
@@ -83,7 +102,7 @@ class Redactor:
                 found = [(chars[start], chars[end], name) for start, end, name in found]
             spans += [(start, end, 0, KNOWN_PREFIX + name) for start, end, name in found]
         spans += [(f.start, f.end, 0, f.rule) for f in self._patterns(text)]
-        return merge(spans)
+        return spans
 
     def redact(self, text: str) -> Redaction:
         findings = self.spans(text)

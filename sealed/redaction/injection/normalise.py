@@ -11,6 +11,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
+from sealed.redaction.hidden import BIDI, TAGS, ZERO_WIDTH
 from sealed.redaction.injection.catalogue import (
     HIDDEN_EMBEDDING,
     HIDDEN_OVERRIDE,
@@ -21,14 +22,9 @@ from sealed.redaction.injection.catalogue import (
 
 # --- hidden characters -----------------------------------------------------------
 
-# Zero-width and invisible format characters (plus soft hyphen, CGJ, Mongolian
-# vowel separator, which render as nothing too), and bidi embeddings/overrides.
-_ZW = "\u00ad\u034f\u180e\u200b-\u200f\u2060-\u2064\ufeff"
-_BIDI = "\u202a-\u202e\u2066-\u2069"
-_TAGS = "\U000e0000-\U000e007f"
-_HIDDEN_RE = re.compile(f"[{_ZW}{_BIDI}{_TAGS}]")
-_TAG_RUN_RE = re.compile(f"[{_TAGS}]+")
-_ZW_BIDI_RE = re.compile(f"[{_ZW}{_BIDI}]")
+_HIDDEN_RE = re.compile(f"[{ZERO_WIDTH}{BIDI}{TAGS}]")
+_TAG_RUN_RE = re.compile(f"[{TAGS}]+")
+_ZW_BIDI_RE = re.compile(f"[{ZERO_WIDTH}{BIDI}]")
 # Emoji subdivision flags (England: U+1F3F4 + tag letters + cancel tag) are
 # the one legitimate use of tag characters.
 _FLAG_TAGS_RE = re.compile(
@@ -42,11 +38,11 @@ _ESCAPED_HIDDEN_RE = re.compile(
 # ZWJ/ZWNJ/LRM/RLM/soft hyphen are legitimate in emoji, Indic, Persian, RTL and
 # hyphenated text; they count as hiding only when they touch an ASCII letter.
 _ZW_SOFT = frozenset("\u200c\u200d\u200e\u200f\u00ad")
-_ZW_ONLY_RE = re.compile(f"[{_ZW}]")
+_ZW_ONLY_RE = re.compile(f"[{ZERO_WIDTH}]")
 # Overrides (LRO/RLO) reorder what a human sees, the trick of Trojan Source and
 # spoofed file names; embeddings and isolates also occur in genuine RTL text.
 _OVERRIDE_RE = re.compile("[\u202d\u202e]")
-_BIDI_RE = re.compile(f"[{_BIDI}]")
+_BIDI_RE = re.compile(f"[{BIDI}]")
 _RLO_SPAN_RE = re.compile("\u202e([^\u202a-\u202e\u2066-\u2069\n]*)")
 
 
