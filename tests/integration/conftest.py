@@ -39,7 +39,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackInfo]:
 
 
 TESTER_PROFILE = Path(__file__).parents[1] / "data" / "profiles" / "tester.yaml"
-TOOL_MODULES = [*DEFAULT_TOOL_MODULES, "tests.slow_tools"]
+TOOL_MODULES = [*DEFAULT_TOOL_MODULES, "tests.slow_tools", "tests.containment_tools"]
 
 
 @pytest.fixture(scope="session")

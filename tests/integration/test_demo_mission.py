@@ -4,10 +4,7 @@ real ticket service; and the stock `temporal` CLI sees it."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
-import subprocess
-import urllib.parse
 from pathlib import Path
 
 import httpx
@@ -18,68 +15,10 @@ from sealed.audit import AuditLog
 from sealed.config import Settings
 from sealed.demo import DEMO_MISSION
 from sealed.devstack import StackInfo
-from sealed.devstack.binaries import executable
 from sealed.models import MissionStatus
 from sealed.spec_loader import load_mission
+from tests.containment import decoded_history, encodings, files_holding, temporal_cli
 from tests.integration.conftest import tickets_token
-
-
-def decoded_history(history_json: str) -> str:
-    """The history with every payload's base64 `data` decoded in place."""
-
-    def walk(node: object) -> object:
-        if isinstance(node, dict):
-            return {
-                k: base64.b64decode(v).decode(errors="replace")
-                if k == "data" and isinstance(v, str)
-                else walk(v)
-                for k, v in node.items()
-            }
-        if isinstance(node, list):
-            return [walk(v) for v in node]
-        return node
-
-    return json.dumps(walk(json.loads(history_json)))
-
-
-def encodings(secret: str) -> list[str]:
-    """The forms a leak takes: raw, base64 at every alignment (as inside a
-    longer encoded text), URL-encoded, hex in either case."""
-    raw = secret.encode()
-    forms = {secret, urllib.parse.quote(secret, safe=""), raw.hex(), raw.hex().upper()}
-    for shift in range(3):
-        encoded = base64.b64encode(b"x" * shift + raw).decode()
-        # Drop the characters that mix in the prefix or the padding.
-        forms.add(encoded[(4 * shift + 2) // 3 : -4])
-    return sorted(forms)
-
-
-def files_holding(
-    secret: str,
-    data_dir: Path,
-    patterns: tuple[str, ...] = ("temporal.db*", "logs/*.log", "audit.log"),
-) -> list[str]:
-    """Temporal's database files, the stack's logs (OpenBao's audit device
-    among them) and Sealed's audit log that contain any encoding of `secret`."""
-    files = [f for pattern in patterns for f in data_dir.glob(pattern)]
-    return [
-        f"{f.name}: {form}"
-        for f in files
-        if f.exists()
-        for form in encodings(secret)
-        if form.encode() in f.read_bytes()
-    ]
-
-
-def temporal_cli(stack: StackInfo, *args: str) -> str:
-    out = subprocess.run(
-        [str(executable("temporal")), *args, "--address", stack.temporal_address, "-o", "json"],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    return out.stdout
 
 
 async def test_demo_mission_runs_end_to_end(
