@@ -58,3 +58,10 @@ def test_the_result_prints_no_control(capsys):
     print_result(result, Settings())
     out = capsys.readouterr().out
     assert clean(out.replace("\n", "")) and "␛" in out
+
+
+@pytest.mark.parametrize("hidden", ["\u200b", "\u00ad", "\u2060", "\ufeff", "\U000e0041"])
+def test_a_value_split_by_an_invisible_character_is_shown_split(hidden):
+    """Found by the containment sweep: a terminal rendered `to\u200bken` as `token`."""
+    shown = printable(f"to{hidden}ken")
+    assert shown == "to\ufffdken"
