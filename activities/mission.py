@@ -20,7 +20,7 @@ from sealed.audit import AuditLog
 from sealed.contract import MODEL_TURN, RUN_TOOL
 from sealed.identity.backend import SecretValue
 from sealed.identity.broker import CredentialBroker, CredentialRefused
-from sealed.identity.profiles import Profile, ProfileSource
+from sealed.identity.profiles import Profile, ProfileSource, ensure_served
 from sealed.llm import ModelConfigError, get_provider
 from sealed.models import (
     ModelReply,
@@ -87,21 +87,31 @@ class MissionActivities:
         prompts: PromptStore,
         audit: AuditLog,
         tools: Mapping[str, ToolDef],
+        serves: frozenset[str] | None = None,
     ) -> None:
+        """`serves`: a per-profile worker's profiles; None for the shared worker."""
         self._profiles = profiles
         self._credentials = credentials
         self._screens = screens
         self._prompts = prompts
         self._audit = audit
         self._tools = tools
+        self._serves = serves
+
+    async def _profile(self, name: str, mission_id: str) -> Profile:
+        """The profile a turn or call runs under, if it is registered, not
+        revoked, and this worker's to serve (ProfileNotAllowed otherwise)."""
+        profile = await self._profiles.for_call(name, mission_id)
+        ensure_served(profile, self._serves)
+        return profile
 
     @activity.defn(name=MODEL_TURN)
     async def model_turn(self, request: ModelTurnInput) -> ModelTurnOutput:
         provider = get_provider(request.model.provider)
         # The mission checks its own submission here, every turn: a mission
         # started past the CLI (straight at Temporal) under an unknown or revoked
-        # profile never reaches its model.
-        profile = await self._profiles.for_call(request.profile, request.mission_id)
+        # profile, or one this worker does not serve, never reaches its model.
+        profile = await self._profile(request.profile, request.mission_id)
         digest, original = await original_for_turn(
             self._prompts,
             self._audit,
@@ -180,7 +190,7 @@ class MissionActivities:
         call = request.call
         # Fails closed: a revoked or unknown profile ends the mission, a backend
         # that cannot say raises and the attempt is retried; the tool never runs.
-        profile = await self._profiles.for_call(request.profile, request.mission_id)
+        profile = await self._profile(request.profile, request.mission_id)
         if call.name not in profile.tools:
             return _tool_error(request, f"profile '{profile.name}' does not allow '{call.name}'")
         tool = self._tools.get(call.name)

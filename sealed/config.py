@@ -10,15 +10,18 @@ setting of the same name wins over each."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
+from collections.abc import Collection
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SecretsSettingsSource,
     SettingsConfigDict,
@@ -26,6 +29,7 @@ from pydantic_settings import (
 )
 
 from sealed.contract import TASK_QUEUE
+from sealed.models import ProfileName
 
 DEFAULT_TOOL_MODULES = ["sealed.tools.tickets", "sealed.tools.http"]
 SECRETS_DIR = "/run/secrets"
@@ -38,9 +42,21 @@ def _revealed(value: SecretStr | None) -> str | None:
     return None if value is None else value.get_secret_value()
 
 
-def login_files(login: str) -> tuple[str, str]:
-    """The files an AppRole login ("worker", "codec") is kept in: role id, secret id."""
-    return f"{login}-role-id", f"{login}-secret-id"
+def login_name(login: Literal["worker", "codec"], profiles: Collection[str] = ()) -> str:
+    """An AppRole login's name, which names its files and its AppRole
+    (`sealed-<name>`): "worker" (the shared worker), "codec", or for a
+    per-profile worker "worker-" and its profiles, sorted and joined by "_": a
+    profile name holds no "_", so a set has one name and no two sets share one."""
+    if not profiles:
+        return login
+    if login != "worker":
+        raise ValueError(f"only a worker login is per-profile, not {login!r}")
+    return f"worker-{'_'.join(sorted(set(profiles)))}"
+
+
+def login_files(name: str) -> tuple[str, str]:
+    """The files a login (named by login_name) is kept in: role id, secret id."""
+    return f"{name}-role-id", f"{name}-secret-id"
 
 
 class Settings(BaseSettings):
@@ -55,7 +71,12 @@ class Settings(BaseSettings):
     # An operator's token for `sealed bootstrap`, `profiles` and `revoke` (the dev
     # stack's root token when unset); never used by a worker, never handed to a mission.
     vault_token: SecretStr | None = None
-    # The worker's AppRole (files in data_dir, as bootstrap writes them, when unset).
+    # A per-profile worker: it serves only these (dedicated) profiles, each on its
+    # own task queue, with the login `sealed bootstrap --worker-for` made for this
+    # set. Empty: the shared worker. SEALED_WORKER_PROFILES=a,b (or a JSON list).
+    worker_profiles: Annotated[list[ProfileName], NoDecode] = Field(default_factory=list)
+    # The worker's AppRole, for its set of profiles if any (files in data_dir, as
+    # bootstrap writes them, when unset).
     vault_role_id: str | None = None
     vault_secret_id: SecretStr | None = None
     # The codec server's AppRole: it may read the codec keys and nothing else.
@@ -79,6 +100,20 @@ class Settings(BaseSettings):
     tool_modules: list[str] = Field(default_factory=lambda: list(DEFAULT_TOOL_MODULES))
     log_format: str = Field(default="auto", pattern="^(auto|json|console)$")
 
+    @field_validator("worker_profiles", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            if value.lstrip().startswith("["):
+                return json.loads(value)
+            return [name.strip() for name in value.split(",") if name.strip()]
+        return value
+
+    @field_validator("worker_profiles")
+    @classmethod
+    def _one_set(cls, profiles: list[str]) -> list[str]:
+        return sorted(set(profiles))  # a, b and b, a are one login
+
     def audit_path(self) -> Path:
         return self.audit_log or self.data_dir / "audit.log"
 
@@ -96,13 +131,15 @@ class Settings(BaseSettings):
 
     def approle(self, login: Literal["worker", "codec"]) -> tuple[str, str] | None:
         """An AppRole login (role id, secret id) when this process has it: set,
-        or its files in data_dir."""
+        or its files in data_dir. A worker's is the one for its worker_profiles."""
         role_id, secret_id = (
             (self.vault_role_id, self.vault_secret_id)
             if login == "worker"
             else (self.codec_role_id, self.codec_secret_id)
         )
-        role_file, secret_file = login_files(login)
+        role_file, secret_file = login_files(
+            login_name(login, self.worker_profiles if login == "worker" else ())
+        )
         if role_id is None and not (self.data_dir / role_file).exists():
             return None
         prefix = "vault" if login == "worker" else "codec"
@@ -113,9 +150,17 @@ class Settings(BaseSettings):
 
     def worker_approle(self) -> tuple[str, str]:
         found = self.approle("worker")
-        if found is None:
-            raise self._missing("vault_role_id", login_files("worker")[0])
-        return found
+        if found is not None:
+            return found
+        role_file = login_files(login_name("worker", self.worker_profiles))[0]
+        if not self.worker_profiles:
+            raise self._missing("vault_role_id", role_file)
+        profiles = ",".join(self.worker_profiles)
+        raise SystemExit(
+            f"no worker login for profiles {profiles}: run `sealed bootstrap --worker-for "
+            f"{profiles}` (it refuses a profile that is not registered and dedicated), or set "
+            f"SEALED_VAULT_ROLE_ID ({self.data_dir / role_file} missing)"
+        )
 
     def codec_bearer(self) -> str:
         return _revealed(self.codec_token) or self._dev_file("codec_token", CODEC_TOKEN_FILE)

@@ -19,6 +19,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from sealed.config import Settings
 from sealed.contract import SA_MISSION, SA_PROFILE, SA_STATUS, WORKFLOW_NAME
+from sealed.identity.profiles import Profile, profile_queue
 from sealed.models import (
     AbortRequest,
     Message,
@@ -35,15 +36,30 @@ def new_mission_id(spec: MissionSpec) -> str:
     return f"mission-{spec.name}-{uuid.uuid4().hex[:8]}"
 
 
+def task_queue(settings: Settings, profile: Profile | None) -> str:
+    """Where a mission runs: a dedicated profile's own queue, else the shared one."""
+    if profile is not None and profile.worker == "dedicated":
+        return profile_queue(profile.name)
+    return settings.task_queue
+
+
 async def submit(
-    client: Client, settings: Settings, spec: MissionSpec, mission_id: str | None = None
+    client: Client,
+    settings: Settings,
+    spec: MissionSpec,
+    mission_id: str | None = None,
+    *,
+    profile: Profile | None = None,
 ) -> WorkflowHandle[object, MissionResult]:
+    """Starts the mission on its profile's queue; `profile` as registered
+    (sealed.revocation.ensure_submittable returns it). Without it, the shared
+    queue: the shared worker refuses a dedicated profile's mission there."""
     mission_id = mission_id or new_mission_id(spec)
     return await client.start_workflow(
         WORKFLOW_NAME,
         MissionInput(mission_id=mission_id, spec=spec),
         id=mission_id,
-        task_queue=settings.task_queue,
+        task_queue=task_queue(settings, profile),
         result_type=MissionResult,
     )
 

@@ -1,7 +1,9 @@
 """The worker: the composition root. It builds the spine from settings (the
 worker's own AppRole identity and everything read with it), registers the
 workflow and the activities, and runs them: `python -m sealed.workers` or
-`sealed worker`."""
+`sealed worker`. The shared worker polls the shared task queue; a per-profile
+worker (settings.worker_profiles) polls each of its dedicated profiles' own
+queues, logged in as the AppRole that may mint under their roles only."""
 
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ from sealed.identity.openbao.approle import AppRoleClient
 from sealed.identity.openbao.credentials import VaultBackend
 from sealed.identity.openbao.keys import VaultRedactionKey
 from sealed.identity.openbao.stores import VaultProfiles, VaultPromptStore, vault_audit_log
-from sealed.identity.profiles import ProfileSource
+from sealed.identity.profiles import ProfileSource, profile_queue
 from sealed.logging import configure_logging
 from sealed.pinning import PromptStore
 from sealed.redaction.screen import Screens
@@ -83,13 +85,21 @@ def vault_spine(settings: Settings) -> Spine:
     )
 
 
-def build_worker(
+def task_queues(settings: Settings) -> list[str]:
+    """The shared queue, or each of a per-profile worker's profiles' own."""
+    return [profile_queue(p) for p in settings.worker_profiles] or [settings.task_queue]
+
+
+def build_workers(
     client: Client,
     settings: Settings,
     *,
     spine: Spine | None = None,
     tools: Mapping[str, ToolDef] | None = None,
-) -> Worker:
+) -> list[Worker]:
+    """One Temporal worker per task queue this process serves, all on one
+    client, one spine and one set of activities, which refuse any profile
+    this process does not serve before minting anything."""
     spine = spine or vault_spine(settings)
     activities = MissionActivities(
         profiles=spine.profiles,
@@ -98,23 +108,53 @@ def build_worker(
         prompts=spine.prompts,
         audit=spine.audit,
         tools=tools if tools is not None else load_tool_modules(settings.tool_modules),
+        serves=frozenset(settings.worker_profiles) or None,
     )
-    return Worker(
-        client,
-        task_queue=settings.task_queue,
-        workflows=[MissionWorkflow],
-        activities=[activities.model_turn, activities.run_tool],
-        # An abort or a revocation reaches a running call in a heartbeat
-        # response: at most a second late, not 0.8 x the heartbeat timeout.
-        max_heartbeat_throttle_interval=timedelta(seconds=1),
-    )
+    return [
+        Worker(
+            client,
+            task_queue=queue,
+            workflows=[MissionWorkflow],
+            activities=[activities.model_turn, activities.run_tool],
+            # An abort or a revocation reaches a running call in a heartbeat
+            # response: at most a second late, not 0.8 x the heartbeat timeout.
+            max_heartbeat_throttle_interval=timedelta(seconds=1),
+        )
+        for queue in task_queues(settings)
+    ]
+
+
+def build_worker(
+    client: Client,
+    settings: Settings,
+    *,
+    spine: Spine | None = None,
+    tools: Mapping[str, ToolDef] | None = None,
+) -> Worker:
+    """The worker of a process that serves one task queue (the shared one, or
+    one dedicated profile's)."""
+    workers = build_workers(client, settings, spine=spine, tools=tools)
+    if len(workers) != 1:
+        raise ValueError(f"{len(workers)} task queues to serve: use build_workers")
+    return workers[0]
 
 
 async def run_worker(settings: Settings) -> None:
+    # The login first: without it, that (and which bootstrap makes it) is the
+    # error to see, not the codec keys the client would read with it.
+    spine = vault_spine(settings)
     client = await connect(settings)
-    worker = build_worker(client, settings)
-    log.info("worker started", task_queue=settings.task_queue, address=settings.temporal_address)
-    await worker.run()
+    workers = build_workers(client, settings, spine=spine)
+    log.info(
+        "worker started",
+        task_queues=task_queues(settings),
+        profiles=settings.worker_profiles or "shared",
+        address=settings.temporal_address,
+    )
+    # One stops, all stop: a worker half-serving its profiles would hide it.
+    async with asyncio.TaskGroup() as group:
+        for worker in workers:
+            group.create_task(worker.run())
 
 
 def main() -> None:

@@ -14,24 +14,26 @@ from sealed.audit import AuditEvent
 from sealed.cli._shared import MissionArg, actor, admin, audit_log, fail, settings
 from sealed.client import connect
 from sealed.config import Settings
+from sealed.identity.profiles import Profile
 from sealed.models import MissionResult, MissionSpec, MissionStatus
 from sealed.revocation import SubmissionRefused, ensure_submittable
 from sealed.spec_loader import SpecError, load_mission
 from sealed.terminal import printable
 
 
-def load_mission_or_exit(file: Path, settings: Settings) -> MissionSpec:
+def load_mission_or_exit(file: Path, settings: Settings) -> tuple[MissionSpec, Profile]:
     """Bad input is reported, with file and field, and nothing is submitted; nor
-    is a mission whose profile is revoked, unknown, or cannot be checked."""
+    is a mission whose profile is revoked, unknown, or cannot be checked. The
+    profile as registered says which task queue the mission goes to."""
     try:
         spec = load_mission(file)
     except SpecError as exc:
         raise fail(str(exc), code=2) from exc
     try:
-        ensure_submittable(admin(settings), spec)
+        profile = ensure_submittable(admin(settings), spec)
     except SubmissionRefused as exc:
         raise fail(str(exc), code=3) from exc
-    return spec
+    return spec, profile
 
 
 def print_result(result: MissionResult, settings: Settings) -> None:
@@ -54,12 +56,15 @@ def submit(
 ) -> None:
     """Submit a mission; prints its workflow id."""
     current = settings()
-    spec = load_mission_or_exit(file, current)
+    spec, profile = load_mission_or_exit(file, current)
 
     async def go() -> MissionResult | None:
         client = await connect(current)
-        handle = await missions.submit(client, current, spec)
+        handle = await missions.submit(client, current, spec, profile=profile)
         typer.echo(handle.id)
+        if profile.worker == "dedicated":  # nothing else will pick it up
+            queue = missions.task_queue(current, profile)
+            typer.echo(f"on {queue}: served by `sealed worker --profiles {profile.name}`", err=True)
         if not wait:
             return None
         return await missions.follow(handle, typer.echo)

@@ -28,6 +28,11 @@ def apply(files: Annotated[list[Path], typer.Argument(help="profile YAML files")
         except ProfileRevoked as exc:
             raise fail(str(exc)) from exc
         typer.echo(f"{profile.name}: {len(profile.tools)} tools, policies {', '.join(policies)}")
+        if profile.worker == "dedicated":
+            typer.echo(
+                f"  dedicated: its missions need `sealed worker --profiles {profile.name}`, "
+                f"whose login `sealed bootstrap --worker-for {profile.name}` makes"
+            )
 
 
 @app.command("show")

@@ -110,11 +110,11 @@ def demo(
         _print_stack(info)
         current = settings()
     try:
-        spec = load_mission_or_exit(mission, current)
+        spec, profile = load_mission_or_exit(mission, current)
 
         async def go() -> MissionResult:
             client = await connect(current)
-            handle = await missions.submit(client, current, spec)
+            handle = await missions.submit(client, current, spec, profile=profile)
             typer.secho(f"submitted {handle.id} ({spec.name}, profile {spec.profile})", bold=True)
             return await missions.follow(handle, typer.echo)
 

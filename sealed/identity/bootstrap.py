@@ -6,16 +6,18 @@ the production shape (docker-compose.yml). With an operator token it creates:
 - the codec key ring (created once, never replaced: histories depend on it);
 - the worker-wide redaction key and the audit chain's key (created once);
 - the identity token issuer that signs mission JWTs;
-- two AppRoles, each with its policy and a new secret id of bounded TTL: the
-  worker's (mints per-call credentials, reads profiles, revocations and its
-  keys, never a secret value) and the codec server's (reads the codec keys,
-  nothing else);
+- the AppRoles, each with its policy and a new secret id of bounded TTL: the
+  shared worker's (mints per-call credentials under every profile's token role
+  but the dedicated profiles', reads profiles, revocations and its keys, never
+  a secret value), one per set of dedicated profiles asked for (the same, but
+  minting under exactly those profiles' roles: a per-profile worker), and the
+  codec server's (reads the codec keys, nothing else);
 - every profile in a folder: its per-tool policies and its token role (a
   revoked profile is left revoked);
 - secrets given to it by name (the dev stack's demo ticket token; production
   keeps its own secrets in OpenBao by its own means).
 
-Key material stays in OpenBao: only key ids are reported. The two logins are
+Key material stays in OpenBao: only key ids are reported. The logins are
 returned for the caller to write as 0600 files; never printed or logged."""
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from __future__ import annotations
 import base64
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -32,41 +34,23 @@ import hvac.exceptions
 import requests
 from pydantic import BaseModel, ConfigDict, SecretStr
 
-from sealed.config import login_files
+from sealed.config import login_files, login_name
 from sealed.files import write_private
-from sealed.identity.openbao.admin import VaultAdmin
+from sealed.identity.openbao.admin import VaultAdmin, worker_policy
 from sealed.identity.openbao.keys import provision_vault_keys
 from sealed.identity.openbao.kv import (
-    AUDIT_ANCHORS_PREFIX,
     AUDIT_KEY_PATH,
     CODEC_KEYS_PATH,
     KV_MOUNT,
-    PROFILES_PREFIX,
-    PROMPTS_PREFIX,
     REDACTION_KEY_PATH,
-    REVOCATIONS_PREFIX,
-    WORKER_ROLE,
     read_kv,
     read_kv_versioned,
     write_kv_cas,
 )
-from sealed.identity.profiles import Profile, load_profile
+from sealed.identity.profiles import Profile, load_profile, token_role
 from sealed.identity.workload import AUDIENCE, OIDC_KEY, OIDC_ROLE, claims_template
+from sealed.models import ProfileName
 
-CODEC_ROLE = "sealed-codec"
-# The worker may mint per-call tokens under profile roles and end them, and read
-# profiles, revocations and its keys: it cannot read a single secret value itself.
-WORKER_POLICY = f"""
-path "auth/token/create/sealed-p-*" {{ capabilities = ["update"] }}
-path "auth/token/revoke-accessor" {{ capabilities = ["update"] }}
-path "{KV_MOUNT}/data/{PROFILES_PREFIX}/*" {{ capabilities = ["read"] }}
-path "{KV_MOUNT}/data/{REVOCATIONS_PREFIX}/*" {{ capabilities = ["read"] }}
-path "{KV_MOUNT}/data/{REDACTION_KEY_PATH}" {{ capabilities = ["read"] }}
-path "{KV_MOUNT}/data/{CODEC_KEYS_PATH}" {{ capabilities = ["read"] }}
-path "{KV_MOUNT}/data/{PROMPTS_PREFIX}/*" {{ capabilities = ["create", "read"] }}
-path "{KV_MOUNT}/data/{AUDIT_KEY_PATH}" {{ capabilities = ["read"] }}
-path "{KV_MOUNT}/data/{AUDIT_ANCHORS_PREFIX}/*" {{ capabilities = ["create", "read", "update"] }}
-"""
 # The codec server is an HTTP service the Web UI reaches: the keys, nothing more.
 CODEC_POLICY = f"""
 path "{KV_MOUNT}/data/{CODEC_KEYS_PATH}" {{ capabilities = ["read"] }}
@@ -77,7 +61,8 @@ DEFAULT_SECRET_ID_TTL = "720h"
 
 
 class BootstrapError(RuntimeError):
-    """OpenBao refused or could not be reached; says which step, never a value."""
+    """OpenBao refused or could not be reached, or a per-profile worker's login
+    was asked for a profile it cannot serve; says which step, never a value."""
 
 
 class AppRoleLogin(BaseModel):
@@ -86,13 +71,18 @@ class AppRoleLogin(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     login: Literal["worker", "codec"]
+    profiles: tuple[ProfileName, ...] = ()  # a per-profile worker's, sorted
     role_id: str
     secret_id: SecretStr
+
+    @property
+    def name(self) -> str:
+        return login_name(self.login, self.profiles)
 
     def write(self, directory: Path) -> None:
         """As the files Settings reads; created 0600, never readable by others."""
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        role_file, secret_file = login_files(self.login)
+        role_file, secret_file = login_files(self.name)
         write_private(directory / role_file, self.role_id)
         write_private(directory / secret_file, self.secret_id.get_secret_value())
 
@@ -195,6 +185,24 @@ def load_profiles(directory: Path) -> list[Profile]:
     return [load_profile(path) for path in files]
 
 
+def _dedicated(admin: VaultAdmin, names: Sequence[str]) -> None:
+    """A per-profile worker's login only for profiles that are registered and
+    dedicated: one for a shared profile would poll a queue nobody submits to,
+    with a second login able to mint under that profile's role."""
+    for name in names:
+        profile = admin.profile(name)
+        if profile is None:
+            raise BootstrapError(
+                f"worker for {','.join(names)}: profile '{name}' is not registered: apply it "
+                "first (--profiles, or `sealed profiles apply`)"
+            )
+        if profile.worker != "dedicated":
+            raise BootstrapError(
+                f"worker for {','.join(names)}: profile '{name}' runs on the shared worker "
+                "(worker: shared): declare `worker: dedicated` in it to give it workers of its own"
+            )
+
+
 def bootstrap(
     admin: VaultAdmin,
     *,
@@ -202,10 +210,13 @@ def bootstrap(
     secret_id_ttl: str = DEFAULT_SECRET_ID_TTL,
     values: Mapping[str, str] | None = None,
     replace_logins: bool = False,
+    workers_for: Sequence[Sequence[str]] = (),
 ) -> tuple[BootstrapReport, list[AppRoleLogin]]:
     """Everything above, in order; safe to run again at any time. The profiles
-    are read (and a bad one refused) before anything is created."""
+    are read (and a bad one refused) before anything is created. `workers_for`:
+    the sets of dedicated profiles that each get a per-profile worker's login."""
     to_apply = load_profiles(profiles) if profiles is not None else []
+    sets = sorted({tuple(sorted(set(names))) for names in workers_for if names})
     client = admin.client
     step = "KV mount"
     try:
@@ -228,18 +239,29 @@ def bootstrap(
                 continue
             admin.apply_profile(profile)
             applied.append(profile.name)
+        for names in sets:
+            step = f"worker for {','.join(names)}"
+            _dedicated(admin, names)
         # Last, so a failed run leaves no secret id nobody holds.
         step = "AppRoles"
-        logins = [
-            AppRoleLogin(login=login, role_id=role_id, secret_id=SecretStr(secret_id))
-            for login, role, policy in (
-                ("worker", WORKER_ROLE, WORKER_POLICY),
-                ("codec", CODEC_ROLE, CODEC_POLICY),
-            )
-            for role_id, secret_id in [
-                provision_approle(client, role, policy, secret_id_ttl, replace=replace_logins)
-            ]
+        # A login's AppRole and policy are named `sealed-<login name>`
+        # (sealed-worker, sealed-worker-a_b, sealed-codec).
+        roles: list[tuple[Literal["worker", "codec"], tuple[str, ...], str]] = [
+            ("worker", (), admin.registered_worker_policy()),
+            *(("worker", names, worker_policy([token_role(n) for n in names])) for names in sets),
+            ("codec", (), CODEC_POLICY),
         ]
+        logins = []
+        for login, names, policy in roles:
+            role = f"sealed-{login_name(login, names)}"
+            role_id, secret_id = provision_approle(
+                client, role, policy, secret_id_ttl, replace=replace_logins
+            )
+            logins.append(
+                AppRoleLogin(
+                    login=login, profiles=names, role_id=role_id, secret_id=SecretStr(secret_id)
+                )
+            )
     except (hvac.exceptions.VaultError, requests.RequestException) as exc:
         raise BootstrapError(f"{step}: {type(exc).__name__}: {exc}") from exc
     report = BootstrapReport(

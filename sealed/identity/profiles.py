@@ -6,7 +6,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -72,6 +72,17 @@ class Profile(BaseModel):
     secrets: dict[str, SecretSpec] = Field(
         default_factory=dict, description="where each granted secret comes from"
     )
+    worker: Literal["shared", "dedicated"] = Field(
+        default="shared",
+        description=(
+            "where the profile's missions run. 'shared': on the shared worker, with every"
+            " other shared profile. 'dedicated': on its own task queue, sealed-p-<name>,"
+            " served only by workers started with `sealed worker --profiles <name>`, whose"
+            " OpenBao login (`sealed bootstrap --worker-for <name>`) can mint credentials"
+            " under this profile's token role and no other; the shared worker refuses its"
+            " missions, and OpenBao refuses the shared worker its token role."
+        ),
+    )
     approvers: list[str] = Field(default_factory=list)
     exportable: bool = False
 
@@ -113,7 +124,32 @@ class ProfileSource(Protocol):
 
 
 class ProfileNotAllowed(Exception):
-    """Not registered, or revoked: the mission cannot go on (not retryable)."""
+    """Not registered, revoked, or not this worker's to serve: the mission
+    cannot go on (not retryable)."""
+
+
+def ensure_served(profile: Profile, serves: frozenset[str] | None) -> None:
+    """Declared means enforced on the worker too, before it mints anything: the
+    shared worker (`serves` None) refuses a dedicated profile's missions, a
+    per-profile worker every profile outside its set. OpenBao refuses either
+    the other's token role as well (sealed.identity.openbao.admin.worker_policy):
+    this is the clear message in front of that backstop."""
+    name = profile.name
+    own = (
+        f"task queue '{profile_queue(name)}' (`sealed worker --profiles {name}`)"
+        if profile.worker == "dedicated"
+        else "the shared worker (`sealed worker`)"
+    )
+    if serves is None and profile.worker == "dedicated":
+        raise ProfileNotAllowed(
+            f"profile '{name}' is dedicated: the shared worker does not serve it; "
+            f"its missions run on {own}"
+        )
+    if serves is not None and name not in serves:
+        raise ProfileNotAllowed(
+            f"this worker serves only profiles {', '.join(sorted(serves))}: "
+            f"profile '{name}' runs on {own}"
+        )
 
 
 def load_profile(path: str | Path) -> Profile:
@@ -130,6 +166,13 @@ def _slug(text: str) -> str:
 def token_role(profile: str) -> str:
     """The OpenBao token role every credential of the profile is minted under:
     deleting it and revoking its prefix kills them all."""
+    return f"sealed-p-{profile}"
+
+
+def profile_queue(profile: str) -> str:
+    """The Temporal task queue a dedicated profile's missions run on, polled by
+    its per-profile workers only (the same name as its token role, in
+    Temporal's namespace). Changing it strands running missions."""
     return f"sealed-p-{profile}"
 
 

@@ -5,6 +5,7 @@ again on every call (sealed.identity.openbao.stores.VaultProfiles)."""
 from __future__ import annotations
 
 from sealed.identity.openbao.admin import VaultAdmin
+from sealed.identity.profiles import Profile
 from sealed.models import MissionSpec
 
 
@@ -12,12 +13,13 @@ class SubmissionRefused(Exception):
     pass
 
 
-def ensure_submittable(admin: VaultAdmin, spec: MissionSpec) -> None:
+def ensure_submittable(admin: VaultAdmin, spec: MissionSpec) -> Profile:
     """New missions under a revoked or unknown profile fail closed, and so does
-    a submission whose check cannot reach the backend."""
+    a submission whose check cannot reach the backend. Returns the profile as
+    registered: it says where the mission runs (sealed.missions.submit)."""
     try:
         revoked = admin.revocation("profile", spec.profile)
-        registered = admin.profile(spec.profile) is not None
+        registered = admin.profile(spec.profile)
     except Exception as exc:
         raise SubmissionRefused(
             f"cannot check profile '{spec.profile}' at the backend ({type(exc).__name__}): "
@@ -28,7 +30,8 @@ def ensure_submittable(admin: VaultAdmin, spec: MissionSpec) -> None:
             f"profile '{spec.profile}' is revoked ({revoked.reason}, by {revoked.actor} "
             f"at {revoked.at:%F %T} UTC): refusing to submit"
         )
-    if not registered:
+    if registered is None:
         raise SubmissionRefused(
             f"profile '{spec.profile}' is not registered: run `sealed profiles apply` first"
         )
+    return registered

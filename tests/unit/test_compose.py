@@ -22,10 +22,13 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def compose(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+def compose(
+    env: dict[str, str], *args: str, files: tuple[str, ...] = ("docker-compose.yml",)
+) -> subprocess.CompletedProcess[str]:
     assert COMPOSE is not None
+    chosen = [option for name in files for option in ("-f", str(ROOT / name))]
     return subprocess.run(
-        [COMPOSE, "-f", str(ROOT / "docker-compose.yml"), "config", *args],
+        [COMPOSE, *chosen, "config", *args],
         env=env,
         capture_output=True,
         text=True,
@@ -86,3 +89,24 @@ def test_bootstrap_first_and_each_service_reads_only_its_own_login(env):
 def test_compose_refuses_what_is_not_given(env, missing, says):
     done = compose({k: v for k, v in env.items() if k != missing}, "-q")
     assert done.returncode != 0 and says in done.stderr
+
+
+DEDICATED = ("docker-compose.yml", "deploy/docker-compose.dedicated.yml")
+
+
+def test_a_per_profile_worker_reads_only_its_own_login(env):
+    """Red team 7: bootstrap makes the dedicated profiles' login into a volume
+    only the per-profile worker mounts; it serves exactly those profiles."""
+    done = compose({**env, "SEALED_DEDICATED_PROFILES": "a,b"}, files=DEDICATED)
+    assert done.returncode == 0, done.stderr
+    services = yaml.safe_load(done.stdout)["services"]
+    assert "--worker-for=a,b=/run/sealed/worker-dedicated" in services["bootstrap"]["command"]
+    dedicated = services["worker-dedicated"]
+    assert dedicated["environment"]["SEALED_WORKER_PROFILES"] == "a,b"
+    assert dedicated["environment"]["SEALED_DATA_DIR"] == "/run/sealed/worker-dedicated"
+    logins = [v for v in dedicated["volumes"] if "login" in v]
+    assert logins == ["worker-dedicated-login:/run/sealed/worker-dedicated:ro"]
+    assert not any("dedicated" in v for v in services["worker"]["volumes"])
+    assert "sealed_vault_token" not in yaml.safe_dump(dedicated)
+    missing = compose(env, "-q", files=DEDICATED)
+    assert missing.returncode != 0 and "dedicated profiles" in missing.stderr

@@ -1,11 +1,12 @@
 """Operator-side OpenBao calls: registering profiles (their policies and token
-role), revocation records, and killing credentials at the backend. Runs with an
-operator token (the dev stack's root token locally), never in a worker; the
-one-time set-up is sealed.identity.bootstrap."""
+role, and the workers' policy that follows from them), revocation records, and
+killing credentials at the backend. Runs with an operator token (the dev
+stack's root token locally), never in a worker; the one-time set-up is
+sealed.identity.bootstrap."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
@@ -15,7 +16,13 @@ import requests
 from pydantic import BaseModel, ConfigDict
 
 from sealed.identity.openbao.kv import (
+    AUDIT_ANCHORS_PREFIX,
+    AUDIT_KEY_PATH,
+    CODEC_KEYS_PATH,
     KV_MOUNT,
+    PROFILES_PREFIX,
+    PROMPTS_PREFIX,
+    REDACTION_KEY_PATH,
     REVOCATIONS_PREFIX,
     SECRETS_PREFIX,
     WORKER_ROLE,
@@ -66,6 +73,38 @@ def _policy_for(profile: Profile, tool: str) -> str:
     )
 
 
+# What every worker may do besides minting: end the tokens it minted, read
+# profiles, revocations and its keys, add prompts and move its audit anchor. It
+# cannot read a single secret value itself.
+_WORKER_PATHS = f"""
+path "auth/token/revoke-accessor" {{ capabilities = ["update"] }}
+path "{KV_MOUNT}/data/{PROFILES_PREFIX}/*" {{ capabilities = ["read"] }}
+path "{KV_MOUNT}/data/{REVOCATIONS_PREFIX}/*" {{ capabilities = ["read"] }}
+path "{KV_MOUNT}/data/{REDACTION_KEY_PATH}" {{ capabilities = ["read"] }}
+path "{KV_MOUNT}/data/{CODEC_KEYS_PATH}" {{ capabilities = ["read"] }}
+path "{KV_MOUNT}/data/{PROMPTS_PREFIX}/*" {{ capabilities = ["create", "read"] }}
+path "{KV_MOUNT}/data/{AUDIT_KEY_PATH}" {{ capabilities = ["read"] }}
+path "{KV_MOUNT}/data/{AUDIT_ANCHORS_PREFIX}/*" {{ capabilities = ["create", "read", "update"] }}
+"""
+
+
+def worker_policy(mint: Iterable[str], deny: Iterable[str] = ()) -> str:
+    """A worker's policy: per-call tokens minted under the token roles `mint`
+    names (a glob for the shared worker, exact roles for a per-profile one),
+    never under those `deny` names, and the same reads for every worker. An
+    exact path outranks a glob in OpenBao's ACLs, so a deny carves a dedicated
+    profile out of the shared worker's glob."""
+    rules = [f'path "auth/token/create/{role}" {{ capabilities = ["update"] }}' for role in mint]
+    rules += [f'path "auth/token/create/{role}" {{ capabilities = ["deny"] }}' for role in deny]
+    return "\n" + "\n".join(rules) + _WORKER_PATHS
+
+
+def shared_worker_policy(dedicated: Iterable[str]) -> str:
+    """The shared worker's: every profile's token role (the glob sealed-p-*)
+    but the dedicated ones'."""
+    return worker_policy([token_role("*")], deny=[token_role(name) for name in sorted(dedicated)])
+
+
 class VaultAdmin:
     def __init__(self, url: str, token: str) -> None:
         self.client = hvac.Client(url=url, token=token, timeout=10)
@@ -91,6 +130,11 @@ class VaultAdmin:
         """Create or update the profile's policies and token role; returns the policies."""
         if self.revocation("profile", profile.name) is not None:
             raise ProfileRevoked(f"profile '{profile.name}' is revoked: unrevoke it first")
+        # First: a profile turning dedicated is out of the shared worker's reach
+        # at OpenBao before its own role or record says anything new.
+        self.client.sys.create_or_update_policy(
+            name=WORKER_ROLE, policy=self.registered_worker_policy(profile)
+        )
         policies = []
         for tool in profile.tools:
             name = tool_policy(profile.name, tool)
@@ -122,6 +166,33 @@ class VaultAdmin:
     def profile(self, name: str) -> Profile | None:
         data = read_kv(self.client, profile_path(name))
         return None if data is None else Profile.model_validate(data)
+
+    def dedicated_profiles(self) -> set[str]:
+        """The registered profiles (revoked ones too: they keep their record)
+        that declare `worker: dedicated`. Read as stored, not as the current
+        model would validate them: an older record must not block every apply."""
+        try:
+            keys = self.client.secrets.kv.v2.list_secrets(
+                path=PROFILES_PREFIX, mount_point=KV_MOUNT
+            )["data"]["keys"]
+        except hvac.exceptions.InvalidPath:  # none yet
+            return set()
+        return {
+            key
+            for key in keys
+            if (read_kv(self.client, profile_path(key)) or {}).get("worker") == "dedicated"
+        }
+
+    def registered_worker_policy(self, applying: Profile | None = None) -> str:
+        """The shared worker's policy for the registered profiles (and
+        `applying`, about to be): rewritten whenever a profile is applied, and
+        by bootstrap, so a dedicated profile is never in its reach."""
+        dedicated = self.dedicated_profiles()
+        if applying is not None:
+            dedicated.discard(applying.name)
+            if applying.worker == "dedicated":
+                dedicated.add(applying.name)
+        return shared_worker_policy(dedicated)
 
     # --- revocation -------------------------------------------------------------------
 
