@@ -136,6 +136,7 @@ class MissionActivities:
                     tools=[self._tools[n].info() for n in request.tools if n in self._tools],
                 )
             )
+            failure: ApplicationError | None = None
             try:
                 async with heartbeating():
                     raw: ModelReply = await provider.complete(prompt, credentials)
@@ -143,7 +144,9 @@ class MissionActivities:
                 raise
             except Exception as exc:
                 # A provider's error may quote its key or the prompt.
-                raise _redacted(exc, screen) from None
+                failure = _redacted(exc, screen)
+            if failure is not None:
+                raise failure  # outside the handler: no __context__ holds the original
             # ... and its reply (which may echo what a tool leaked) is redacted too.
             reply = screen.reply_in(raw)
         log.info(
@@ -229,6 +232,7 @@ class MissionActivities:
                         secrets=secrets,
                         allowed_hosts=frozenset(profile.tools[call.name].hosts),
                     )
+                    failure: ApplicationError | None = None
                     try:
                         async with heartbeating():
                             text = ToolDef.render(await tool.fn(context, args))
@@ -243,8 +247,13 @@ class MissionActivities:
                         raise
                     except Exception as exc:
                         # Retried per the policy; its message (which reaches history
-                        # and the SDK's log) redacted, the original chain dropped.
-                        raise _redacted(exc, screen) from None
+                        # and the SDK's log) redacted.
+                        failure = _redacted(exc, screen)
+                    if failure is not None:
+                        # Raised out here: inside the handler the original (its
+                        # message, the tool's frames holding the secret) would
+                        # ride along as __context__, whatever `from None` says.
+                        raise failure
             except CredentialRefused as exc:
                 bound.info("tool call", outcome="refused")
                 return _tool_error(request, str(exc))
