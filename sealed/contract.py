@@ -19,3 +19,12 @@ SEARCH_ATTRIBUTES = (SA_MISSION, SA_PROFILE, SA_STATUS)
 # Error types that retrying cannot fix: the activity fails at once.
 NON_RETRYABLE_MODEL_ERRORS = ["ModelConfigError", "PromptTampered", "ProfileNotAllowed"]
 NON_RETRYABLE_TOOL_ERRORS = ["ToolConfigError", "ProfileNotAllowed"]
+
+# Human approval (Sealed IV): decisions arrive as these signals (or the update,
+# for a synchronous answer), each carrying a signed sealed.approvals.Decision;
+# the query answers the mission's approval requests and their state.
+APPROVE_SIGNAL = "approve"
+DENY_SIGNAL = "deny"
+DECIDE_UPDATE = "decide"
+APPROVALS_QUERY = "approvals"
+APPROVAL_EVENT = "sealed.approval_event"
