@@ -119,15 +119,71 @@ class Limits(Strict):
     deadline: Duration = Field(default=timedelta(minutes=15), gt=timedelta(0))
 
 
+ApproverName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9._-]{0,62}$")]
+TimeoutAction = Literal["deny", "abort", "escalate"]
+
+
+class ArgumentCondition(Strict):
+    """A condition on one top-level argument of a call: exactly one of `equals`,
+    `one_of` (any of these values) or `matches` (a regex the value's text must
+    match whole)."""
+
+    argument: str = Field(min_length=1)
+    equals: Any = None
+    one_of: list[Any] | None = None
+    matches: str | None = None
+
+    @model_validator(mode="after")
+    def _one_test(self) -> ArgumentCondition:
+        tests = [self.equals is not None, self.one_of is not None, self.matches is not None]
+        if sum(tests) != 1:
+            raise ValueError("say exactly one of equals, one_of or matches")
+        if self.matches is not None:
+            try:
+                re.compile(self.matches)
+            except re.error as exc:
+                raise ValueError(f"matches: not a regex ({exc})") from None
+        return self
+
+    def holds(self, arguments: dict[str, Any]) -> bool:
+        if self.argument not in arguments:
+            return False
+        value = arguments[self.argument]
+        if self.one_of is not None:
+            return value in self.one_of
+        if self.matches is not None:
+            text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+            return re.fullmatch(self.matches, text) is not None
+        return bool(value == self.equals)
+
+
 class ApprovalRule(Strict):
+    """Which calls need a human approval: those of a listed tool (any, when none
+    is listed) at a listed privilege level, whose arguments meet every `when`."""
+
     privilege: list[Privilege] = Field(default_factory=lambda: list(HIGH_PRIVILEGES))
     tools: list[ToolName] = Field(default_factory=list)
+    when: list[ArgumentCondition] = Field(default_factory=list)
+
+    def applies(self, tool: str, privilege: Privilege, arguments: dict[str, Any]) -> bool:
+        return (
+            (not self.tools or tool in self.tools)
+            and privilege in self.privilege
+            and all(c.holds(arguments) for c in self.when)
+        )
 
 
 class ApprovalsSpec(Strict):
+    """A mission's approvals: they may only tighten its profile's (more rules,
+    fewer approvers, a larger quorum, a shorter timeout, a stricter timeout
+    action); what is left out is the profile's."""
+
     required: list[ApprovalRule] = Field(default_factory=list)
-    approvers: list[str] = Field(default_factory=list)
-    timeout: Duration = Field(default=timedelta(minutes=10), gt=timedelta(0))
+    approvers: list[ApproverName] = Field(default_factory=list)
+    quorum: int | None = Field(default=None, ge=1, le=10)
+    timeout: Duration | None = Field(default=None, gt=timedelta(0))
+    on_timeout: TimeoutAction | None = None
+    escalate_to: list[ApproverName] = Field(default_factory=list)
 
 
 class DirectiveSpec(Strict):
