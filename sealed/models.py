@@ -218,7 +218,8 @@ class MissionSpec(Strict):
     @field_validator("approvals")
     @classmethod
     def _approvals_not_yet(cls, approvals: ApprovalsSpec) -> ApprovalsSpec:
-        if approvals != ApprovalsSpec():
+        # Older histories carry the retired default timeout: harmless alone.
+        if approvals.model_copy(update={"timeout": None}) != ApprovalsSpec():
             raise ValueError(not_enforced_yet("human approvals"))
         return approvals
 
