@@ -119,7 +119,7 @@ class Limits(Strict):
     deadline: Duration = Field(default=timedelta(minutes=15), gt=timedelta(0))
 
 
-ApproverName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9._-]{0,62}$")]
+ApproverName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._@-]{0,99}$")]
 TimeoutAction = Literal["deny", "abort", "escalate"]
 
 
