@@ -299,6 +299,24 @@ def test_line_wrapped_base64_is_masked_wherever_the_breaks_fall(width, newline):
         assert all(form.decode() not in joined for form, widen in encoded_forms(value) if widen)
 
 
+@pytest.mark.parametrize("tail", ["", "\n", "\n ", "\r\n\t"])
+def test_wrapped_base64_is_masked_at_the_texts_edges(tail):
+    """A text that is the wrapped block: breaks within 8 bytes of either end,
+    where the windows across them reach past the text. A text ending in a
+    break and one blank raised IndexError, in itself or in a decoded view."""
+    value = "tok-9f8e7d6c5b4a3210-ZyXwVuTsRqPo"
+    redactor = redactor_for(("api_key", value))
+    for width in (8, 9, 13):
+        for offset in range(3):
+            block = _wrapped(value.encode(), b"x" * offset, width, "\n")
+            out = redactor.redact(block + tail).text
+            assert "[REDACTED:api_key]" in out and out.endswith(tail), (width, offset)
+            joined = re.sub(r"\s+", "", out)
+            assert all(f.decode() not in joined for f, widen in encoded_forms(value) if widen)
+    for text in ("any text\n ", "a &amp; b\n ", "a &amp; bcdefghij\r\n\t"):
+        assert redactor.redact(text).text == text
+
+
 def test_indented_and_hex_wrapped_forms_are_masked():
     value = "tok-9f8e7d6c5b4a3210-ZyXwVuTsRqPo"
     redactor = redactor_for(("api_key", value))

@@ -135,6 +135,36 @@ def test_multiline_pem_found_whole(engine: str):
     ]
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(
+    "card", ["4887 623286 0129", "6464-686958-96935", "2925899139441177", "6454 3561 2806 1920"]
+)
+def test_a_card_is_found_after_a_boundary_only(card: str, engine: str):
+    # Hyperscan locates a card from the character before it, as the rule's
+    # (ASCII) lookbehind reads it, so a run of digits is one place to start; the
+    # 4-6-4 and 4-6-5 shapes start with any digit the rule allows (card() checks none).
+    rules = (RULES_BY_ID["credit-card"],)
+    for before in ("", " ", "\n", "(", ":", '"', "=", "/", "é", "\u0664"):
+        start = len(before)
+        found = find_secrets(f"{before}{card} ok", rules, engine=engine)  # type: ignore[arg-type]
+        assert found == [Finding(rule="credit-card", start=start, end=start + len(card))]
+    for before in ("a", "Z", "_", ".", ",", "+", "-", "7", "1234567890"):
+        assert find_secrets(f"{before}{card} ok", rules, engine=engine) == [], before  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_an_email_is_found_wherever_the_first_at_sign_is(engine: str):
+    # the scan for "@" starts where the first one can begin a match
+    filler = "the quick brown fox, " * 400
+    for text, emails in (
+        (f"ops@acme-corp.io {filler}", ["ops@acme-corp.io"]),
+        (f"{filler}ops@acme-corp.io", ["ops@acme-corp.io"]),
+        (f"{filler}ops@acme", []),
+    ):
+        found = find_secrets(text, engine=engine)  # type: ignore[arg-type]
+        assert [text[f.start : f.end] for f in found] == emails
+
+
 def test_validators():
     assert luhn("4539578763621486") and not luhn("4539578763621487")
     assert iban_valid("DE89370400440532013000") and not iban_valid("DE89370400440532013001")

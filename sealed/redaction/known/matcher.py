@@ -146,13 +146,10 @@ class KnownValues:
         windows = np.ndarray(
             shape=(len(data) - ANCHOR + 1,), dtype="<u8", buffer=data, strides=(1,)
         )
-        text = np.frombuffer(data, dtype=np.uint8)
         size = min(_CHUNK, len(windows))
         hashes = np.empty(size, dtype=np.uint64)
         hits = np.empty(size, dtype=np.bool_)
-        positions: list[int] = []
-        anchors: list[int] = []
-        breaks = []  # line breaks, found while the chunk is in cache
+        found: list[np.ndarray[Any, Any]] = []
         for start in range(0, len(windows), _CHUNK):
             n = min(_CHUNK, len(windows) - start)
             np.multiply(windows[start : start + n], self._mul, out=hashes[:n])
@@ -160,16 +157,16 @@ class KnownValues:
             # As signed indices (they are under 2**20) and unchecked: numpy would
             # otherwise cast and bounds-check every one of a MiB of them.
             np.take(self._table, hashes[:n].view(np.int64), out=hits[:n], mode="clip")
-            found = np.flatnonzero(hits[:n])
-            if len(found):
-                found = found[self._checked(windows[start + found])]
-            if len(found):
-                positions += (found + start).tolist()
-                anchors += hashes[found].tolist()
-            np.equal(text[start : start + n], 10, out=hits[:n])
-            breaks.append(np.flatnonzero(hits[:n]) + start)
-        breaks.append(np.flatnonzero(text[len(windows) :] == 10) + len(windows))
-        self._across_breaks(data, np.concatenate(breaks), positions, anchors)
+            found.append(np.flatnonzero(hits[:n]) + start)
+        # The few candidates hashed again, all at once: per chunk, each numpy
+        # call would cost more than its work.
+        candidates = np.concatenate(found)
+        window = windows[candidates]
+        checked = self._checked(window)
+        positions: list[int] = candidates[checked].tolist()
+        anchors: list[int] = ((window[checked] * self._mul) >> np.uint64(64 - _TABLE_BITS)).tolist()
+        breaks = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+        self._across_breaks(data, breaks, positions, anchors)
         return positions, anchors
 
     def _across_breaks(
@@ -185,32 +182,40 @@ class KnownValues:
         ends, starts = ends[keep], breaks[keep] + 1
         indented = np.flatnonzero(_INDENT[text[starts]])
         for _ in range(_MAX_INDENT):  # ... and the next line's after its indentation
+            indented = indented[starts[indented] < n - 1]  # a last blank: no line after it
             if not len(indented):
                 break
             starts[indented] += 1
-            indented = indented[starts[indented] < n - 1]
             indented = indented[_INDENT[text[starts[indented]]]]
         keep = _WRAPPABLE[text[starts]]
         ends, starts = ends[keep], starts[keep]
         if not len(ends):
             return
-        # The 8 bytes up to the break and the 8 from the next line's start as
-        # integers (shifted where the text's ends are nearer than 8), then the
-        # 7 windows that join them.
+        # Per break, the 8 bytes up to it and the 8 from the next line's start,
+        # side by side (shifted where the text's ends are nearer than 8, zeros
+        # past them); the 7 windows that join them start 1 to 7 bytes into that.
         loads = np.ndarray(shape=(n - ANCHOR + 1,), dtype="<u8", buffer=data, strides=(1,))
+        joined = np.empty((len(ends), 2), dtype=np.uint64)
         low = np.maximum(ends - ANCHOR, 0)
-        before = loads[low]
+        joined[:, 0] = loads[low] << (np.uint64(8) * (low - ends + ANCHOR).astype(np.uint64))
         high = np.minimum(starts, n - ANCHOR)
-        after = loads[high] >> (np.uint64(8) * (starts - high).astype(np.uint64))
-        for k in range(1, ANCHOR):  # bytes of the window before the break
-            shift = np.uint64(8) * (ends - k - low).astype(np.uint64)
-            window = ((before >> shift) & np.uint64((1 << 8 * k) - 1)) | (after << np.uint64(8 * k))
-            hashes = (window * self._mul) >> np.uint64(64 - _TABLE_BITS)
-            found = np.flatnonzero(self._table[hashes] & (ends >= k))
-            found = found[self._checked(window[found])]
-            if len(found):
-                positions += (ends[found] - k).tolist()
-                anchors += hashes[found].tolist()
+        joined[:, 1] = loads[high] >> (np.uint64(8) * (starts - high).astype(np.uint64))
+        # Row k-1: the windows with k bytes before the break, one per break.
+        straddling = np.ndarray(
+            shape=(ANCHOR - 1, len(ends)),
+            dtype="<u8",
+            buffer=joined,
+            offset=ANCHOR - 1,
+            strides=(-1, 2 * ANCHOR),
+        )
+        hashes = (straddling * self._mul) >> np.uint64(64 - _TABLE_BITS)
+        found = np.flatnonzero(self._table[hashes])
+        row, i = np.divmod(found, len(ends))
+        inside = ends[i] > row  # the window starts inside the text
+        found, row, i = found[inside], row[inside], i[inside]
+        checked = self._checked(straddling[row, i])
+        positions += (ends[i[checked]] - row[checked] - 1).tolist()
+        anchors += hashes.ravel()[found[checked]].tolist()
 
     def _checked(self, windows: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.bool_]]:
         """Which of these candidate windows also pass the second hash."""

@@ -16,7 +16,7 @@ would save nothing; instead each rule is located where it is cheapest:
 - email: the "@"s, and the local part read backwards from each.
 With hyperscan installed one pass over all rules locates the candidates instead
 (the same `re` regexes confirm them): with the whole catalogue (188 rules) about
-4 ms per MiB against 200 ms for the literal scans, one per rule, of the pure
+3 ms per MiB against 200 ms for the literal scans, one per rule, of the pure
 engine. Both engines return the same findings, which the tests check.
 """
 
@@ -141,10 +141,21 @@ class _Views:
         return self.lower if rule.lowercase else self.text
 
 
+def _earliest(rule: Rule, subject: str) -> int:
+    """Where in `subject` a match of `rule` can start at the earliest (its length
+    if nowhere): every match holds a keyword, which str.find finds in C several
+    times faster than SRE searches for a one-character literal (email's "@":
+    0.4 ms per MiB of text without one)."""
+    if not rule.lowercase and any(k != k.upper() for k in rule.keywords):
+        return 0  # lowercase keywords, and a subject that may hold them in capitals
+    found = [p for k in rule.keywords if (p := subject.find(k)) >= 0]
+    return max(min(found) - rule.max_len, 0) if found else len(subject)
+
+
 def _scan_back(rule: Rule, idx: int, subject: str, text: str, out: Raw) -> None:
     assert rule.back is not None
     hits, before = rule.back
-    for hit in hits.finditer(subject):
+    for hit in hits.finditer(subject, _earliest(rule, subject)):  # a hit is inside its match
         p = hit.start()
         # `before` is bounded ({0,65} for email): a little more text than it can take
         run = before.match(subject[max(0, p - 80) : p][::-1])
