@@ -16,6 +16,8 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from sealed.activities.heartbeat import heartbeating
+from sealed.approvals.policy import ApprovalPolicyError, CallPolicy
+from sealed.approvals.registry import ApproverKeys, ApproverUnknown
 from sealed.audit import AuditLog
 from sealed.contract import MODEL_TURN, RUN_TOOL
 from sealed.identity.backend import SecretValue
@@ -88,6 +90,7 @@ class MissionActivities:
         audit: AuditLog,
         tools: Mapping[str, ToolDef],
         serves: frozenset[str] | None = None,
+        approver_keys: ApproverKeys | None = None,
     ) -> None:
         """`serves`: a per-profile worker's profiles; None for the shared worker."""
         self._profiles = profiles
@@ -97,6 +100,7 @@ class MissionActivities:
         self._audit = audit
         self._tools = tools
         self._serves = serves
+        self._approver_keys = approver_keys
 
     async def _profile(self, name: str, mission_id: str) -> Profile:
         """The profile a turn or call runs under, if it is registered, not
@@ -105,6 +109,31 @@ class MissionActivities:
         ensure_served(profile, self._serves)
         return profile
 
+    async def _call_policy(self, profile: Profile, request: ModelTurnInput) -> CallPolicy:
+        """How the calls this turn asks for are held for approval: the profile's
+        floor tightened by the mission, with the approvers' keys as registered
+        now (a name with none fails the mission: nobody could approve)."""
+        try:
+            approvals = profile.approvals.tightened(request.approvals)
+        except ValueError as exc:
+            raise ApprovalPolicyError(str(exc)) from None
+        keys: dict[str, str] = {}
+        if approvals.required:
+            if self._approver_keys is None:
+                raise ApproverUnknown("this worker has no registry of approvers' keys")
+            names = sorted({*approvals.approvers, *approvals.escalate_to})
+            keys = await self._approver_keys.public_keys(names)
+        privileges = {n: self._tools[n].privilege for n in request.tools if n in self._tools}
+        return CallPolicy(approvals=approvals, approver_keys=keys, privileges=privileges)
+
+    @staticmethod
+    def _needs_approval(profile: Profile, request: ToolCallInput, tool: ToolDef) -> bool:
+        try:
+            approvals = profile.approvals.tightened(request.approvals)
+        except ValueError as exc:
+            raise ApprovalPolicyError(str(exc)) from None
+        return approvals.needs_approval(tool.name, tool.privilege, request.call.arguments)
+
     @activity.defn(name=MODEL_TURN)
     async def model_turn(self, request: ModelTurnInput) -> ModelTurnOutput:
         provider = get_provider(request.model.provider)
@@ -112,6 +141,7 @@ class MissionActivities:
         # started past the CLI (straight at Temporal) under an unknown or revoked
         # profile, or one this worker does not serve, never reaches its model.
         profile = await self._profile(request.profile, request.mission_id)
+        policy = await self._call_policy(profile, request)
         digest, original = await original_for_turn(
             self._prompts,
             self._audit,
@@ -162,6 +192,7 @@ class MissionActivities:
             tool_calls=reply.tool_calls,
             issued=screen.issued,
             prompt_digest=digest,
+            policy=policy,
         )
 
     @contextlib.asynccontextmanager
@@ -206,6 +237,10 @@ class MissionActivities:
                 f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in exc.errors()
             )
             return _tool_error(request, f"invalid arguments for '{call.name}': {problems}")
+        if request.approval_id is None and self._needs_approval(profile, request, tool):
+            # The workflow holds such calls first; one that arrives without an
+            # approval (its policy tightened since the turn) never runs.
+            return _tool_error(request, f"'{call.name}' needs a human approval: ask again")
         bound = log.bind(
             mission_id=request.mission_id,
             tool=call.name,
@@ -223,6 +258,7 @@ class MissionActivities:
                     mission_id=request.mission_id,
                     call_id=call.id,
                     ttl=_credential_ttl(request),
+                    approval_id=request.approval_id,
                 ) as secrets:
                     screen.issue(secrets)
                     context = ToolContext(

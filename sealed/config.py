@@ -10,8 +10,10 @@ setting of the same name wins over each."""
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
+import re
 import socket
 from collections.abc import Collection
 from functools import lru_cache
@@ -52,6 +54,14 @@ def login_name(login: Literal["worker", "codec"], profiles: Collection[str] = ()
     if login != "worker":
         raise ValueError(f"only a worker login is per-profile, not {login!r}")
     return f"worker-{'_'.join(sorted(set(profiles)))}"
+
+
+def _login_name() -> str:
+    try:
+        name = getpass.getuser().lower()
+    except (KeyError, OSError):  # no user name in a bare container
+        return "operator"
+    return name if re.fullmatch(r"[a-z0-9][a-z0-9._@-]{0,99}", name) else "operator"
 
 
 def login_files(name: str) -> tuple[str, str]:
@@ -98,6 +108,11 @@ class Settings(BaseSettings):
     codec_url: str = "http://127.0.0.1:8234"
     codec_token: SecretStr | None = None
     tool_modules: list[str] = Field(default_factory=lambda: list(DEFAULT_TOOL_MODULES))
+    # Human approval (IV): who this operator is (a mission's submitter cannot
+    # approve its calls), and where waiting requests are POSTed (HMAC-signed).
+    operator: str = Field(default_factory=_login_name, pattern=r"^[a-z0-9][a-z0-9._@-]{0,99}$")
+    approval_webhooks: list[str] = Field(default_factory=list)
+    approval_webhook_secret: SecretStr | None = None
     log_format: str = Field(default="auto", pattern="^(auto|json|console)$")
 
     @field_validator("worker_profiles", mode="before")

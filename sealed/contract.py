@@ -17,8 +17,14 @@ SA_STATUS = SearchAttributeKey.for_keyword("SealedStatus")
 SEARCH_ATTRIBUTES = (SA_MISSION, SA_PROFILE, SA_STATUS)
 
 # Error types that retrying cannot fix: the activity fails at once.
-NON_RETRYABLE_MODEL_ERRORS = ["ModelConfigError", "PromptTampered", "ProfileNotAllowed"]
-NON_RETRYABLE_TOOL_ERRORS = ["ToolConfigError", "ProfileNotAllowed"]
+NON_RETRYABLE_MODEL_ERRORS = [
+    "ModelConfigError",
+    "PromptTampered",
+    "ProfileNotAllowed",
+    "ApprovalPolicyError",
+    "ApproverUnknown",
+]
+NON_RETRYABLE_TOOL_ERRORS = ["ToolConfigError", "ProfileNotAllowed", "ApprovalPolicyError"]
 
 # Human approval (Sealed IV): decisions arrive as these signals (or the update,
 # for a synchronous answer), each carrying a signed sealed.approvals.Decision;
@@ -28,3 +34,4 @@ DENY_SIGNAL = "deny"
 DECIDE_UPDATE = "decide"
 APPROVALS_QUERY = "approvals"
 APPROVAL_EVENT = "sealed.approval_event"
+NOTIFY_APPROVAL = "sealed.notify_approval"

@@ -12,6 +12,8 @@ from pathlib import Path
 def write_private(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # A temporary left by a crash keeps the mode it was created with: set ours.
+    os.fchmod(fd, 0o600)
     with os.fdopen(fd, "w") as file:
         file.write(text)
     tmp.replace(path)

@@ -1,5 +1,5 @@
 """Client-side mission operations shared by the CLI, the demo and tests:
-submit, follow, describe, list, abort."""
+submit, follow, describe, list, abort, and the approval requests they wait on."""
 
 from __future__ import annotations
 
@@ -17,8 +17,16 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
+from sealed.approvals import ApprovalState, Decision
 from sealed.config import Settings
-from sealed.contract import SA_MISSION, SA_PROFILE, SA_STATUS, WORKFLOW_NAME
+from sealed.contract import (
+    APPROVALS_QUERY,
+    DECIDE_UPDATE,
+    SA_MISSION,
+    SA_PROFILE,
+    SA_STATUS,
+    WORKFLOW_NAME,
+)
 from sealed.identity.profiles import Profile, profile_queue
 from sealed.models import (
     AbortRequest,
@@ -57,7 +65,7 @@ async def submit(
     mission_id = mission_id or new_mission_id(spec)
     return await client.start_workflow(
         WORKFLOW_NAME,
-        MissionInput(mission_id=mission_id, spec=spec),
+        MissionInput(mission_id=mission_id, spec=spec, submitter=settings.operator),
         id=mission_id,
         task_queue=task_queue(settings, profile),
         result_type=MissionResult,
@@ -178,3 +186,52 @@ async def list_missions(
             )
         )
     return rows
+
+
+# --- approval requests (Sealed IV) -------------------------------------------------------
+
+
+async def approvals(client: Client, mission_id: str) -> list[ApprovalState]:
+    """A mission's approval requests and what has been decided on each."""
+    handle = client.get_workflow_handle(mission_id)
+    answer: list[ApprovalState] = await handle.query(
+        APPROVALS_QUERY, result_type=list[ApprovalState]
+    )
+    return answer
+
+
+async def pending_approvals(
+    client: Client, limit: int = 100
+) -> tuple[list[ApprovalState], dict[str, str]]:
+    """Every request still waiting, across the missions whose SealedStatus says
+    they wait; and the missions that could not be asked, with why (a query
+    needs a worker serving the mission's queue)."""
+    ids = [row[0] for row in await list_missions(client, MissionStatus.AWAITING_APPROVAL, limit)]
+    answers = await asyncio.gather(*(approvals(client, i) for i in ids), return_exceptions=True)
+    pending, unanswered = [], {}
+    for mission_id, answer in zip(ids, answers, strict=True):
+        if isinstance(answer, BaseException):
+            unanswered[mission_id] = str(answer) or type(answer).__name__
+            continue
+        pending += [state for state in answer if state.status == "pending"]
+    return pending, unanswered
+
+
+class DecisionRefused(Exception):
+    """The mission refused a decision (the check's reason), or cannot take one."""
+
+
+async def decide(client: Client, decision: Decision) -> str:
+    """Sends a signed decision as the `decide` update: the mission's validator
+    runs the same check as the signals, so a refusal comes back at once (and
+    never reaches history). Returns the request's status after it."""
+    handle = client.get_workflow_handle(decision.mission_id)
+    try:
+        status: str = await handle.execute_update(DECIDE_UPDATE, decision, result_type=str)
+        return status
+    except WorkflowUpdateFailedError as exc:
+        raise DecisionRefused(str(exc.cause)) from exc
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise
+        raise DecisionRefused(f"mission '{decision.mission_id}' is not running") from exc

@@ -5,48 +5,40 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
     field_validator,
     model_validator,
 )
 
-Privilege = Literal["low", "high", "critical"]
-HIGH_PRIVILEGES: tuple[Privilege, ...] = ("high", "critical")
+from sealed.approvals.policy import ApprovalsSpec, CallPolicy
+from sealed.types import (
+    HIGH_PRIVILEGES,
+    ApproverName,
+    Duration,
+    MissionId,
+    Privilege,
+    ProfileName,
+    Strict,
+    TimeoutAction,
+    ToolName,
+)
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def _parse_duration(value: Any) -> Any:
-    """Accept the forms people write in YAML ('90s', '15m', '2h') besides
-    seconds and ISO 8601, which pydantic already understands."""
-    if isinstance(value, str) and (match := _DURATION.match(value)):
-        return timedelta(seconds=float(match[1]) * _UNIT_SECONDS[match[2]])
-    return value
-
-
-Duration = Annotated[timedelta, BeforeValidator(_parse_duration)]
-ToolName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")]
-# A profile's name is also its OpenBao policies', token role's and search
-# attribute's: one plain name, so a check and what it checks never disagree
-# ("x/../support-agent" would be "support-agent" to OpenBao, not to a search).
-ProfileName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,40}$")]
-MissionId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")]
-
-
-class Strict(BaseModel):
-    """Unknown keys are errors: a typo in a mission file must not be ignored."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+__all__ = [
+    "HIGH_PRIVILEGES",
+    "ApproverName",
+    "Duration",
+    "MissionId",
+    "Privilege",
+    "ProfileName",
+    "Strict",
+    "TimeoutAction",
+    "ToolName",
+]
 
 
 class MissionStatus(StrEnum):
@@ -119,73 +111,6 @@ class Limits(Strict):
     deadline: Duration = Field(default=timedelta(minutes=15), gt=timedelta(0))
 
 
-ApproverName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._@-]{0,99}$")]
-TimeoutAction = Literal["deny", "abort", "escalate"]
-
-
-class ArgumentCondition(Strict):
-    """A condition on one top-level argument of a call: exactly one of `equals`,
-    `one_of` (any of these values) or `matches` (a regex the value's text must
-    match whole)."""
-
-    argument: str = Field(min_length=1)
-    equals: Any = None
-    one_of: list[Any] | None = None
-    matches: str | None = None
-
-    @model_validator(mode="after")
-    def _one_test(self) -> ArgumentCondition:
-        tests = [self.equals is not None, self.one_of is not None, self.matches is not None]
-        if sum(tests) != 1:
-            raise ValueError("say exactly one of equals, one_of or matches")
-        if self.matches is not None:
-            try:
-                re.compile(self.matches)
-            except re.error as exc:
-                raise ValueError(f"matches: not a regex ({exc})") from None
-        return self
-
-    def holds(self, arguments: dict[str, Any]) -> bool:
-        if self.argument not in arguments:
-            return False
-        value = arguments[self.argument]
-        if self.one_of is not None:
-            return value in self.one_of
-        if self.matches is not None:
-            text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
-            return re.fullmatch(self.matches, text) is not None
-        return bool(value == self.equals)
-
-
-class ApprovalRule(Strict):
-    """Which calls need a human approval: those of a listed tool (any, when none
-    is listed) at a listed privilege level, whose arguments meet every `when`."""
-
-    privilege: list[Privilege] = Field(default_factory=lambda: list(HIGH_PRIVILEGES))
-    tools: list[ToolName] = Field(default_factory=list)
-    when: list[ArgumentCondition] = Field(default_factory=list)
-
-    def applies(self, tool: str, privilege: Privilege, arguments: dict[str, Any]) -> bool:
-        return (
-            (not self.tools or tool in self.tools)
-            and privilege in self.privilege
-            and all(c.holds(arguments) for c in self.when)
-        )
-
-
-class ApprovalsSpec(Strict):
-    """A mission's approvals: they may only tighten its profile's (more rules,
-    fewer approvers, a larger quorum, a shorter timeout, a stricter timeout
-    action); what is left out is the profile's."""
-
-    required: list[ApprovalRule] = Field(default_factory=list)
-    approvers: list[ApproverName] = Field(default_factory=list)
-    quorum: int | None = Field(default=None, ge=1, le=10)
-    timeout: Duration | None = Field(default=None, gt=timedelta(0))
-    on_timeout: TimeoutAction | None = None
-    escalate_to: list[ApproverName] = Field(default_factory=list)
-
-
 class DirectiveSpec(Strict):
     name: str = Field(min_length=1)
     on: list[str] = Field(min_length=1, description="mission event kinds this directive watches")
@@ -211,18 +136,9 @@ class MissionSpec(Strict):
             raise ValueError("tools are listed more than once")
         return tools
 
-    # Declared means enforced: until human approvals (IV) and directives (V)
-    # run, a mission that asks for them is refused rather than left to look
-    # protected. The fields stay so that older histories, which carry the
-    # defaults, still decode.
-    @field_validator("approvals")
-    @classmethod
-    def _approvals_not_yet(cls, approvals: ApprovalsSpec) -> ApprovalsSpec:
-        # Older histories carry the retired default timeout: harmless alone.
-        if approvals.model_copy(update={"timeout": None}) != ApprovalsSpec():
-            raise ValueError(not_enforced_yet("human approvals"))
-        return approvals
-
+    # Declared means enforced: until directives (V) run, a mission that asks for
+    # them is refused rather than left to look protected. The field stays so
+    # that older histories, which carry the default, still decode.
     @field_validator("directives")
     @classmethod
     def _directives_not_yet(cls, directives: list[DirectiveSpec]) -> list[DirectiveSpec]:
@@ -324,6 +240,9 @@ class ModelTurnInput(Strict):
     conversation: list[Message]
     tools: list[str] = Field(description="names only: the worker's registry describes them")
     known: list[Fingerprint] = Field(default_factory=list)
+    approvals: ApprovalsSpec = Field(
+        default_factory=ApprovalsSpec, description="the mission's own, tightening its profile's"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -373,6 +292,9 @@ class ModelTurnOutput(Strict):
     issued: list[Fingerprint] = Field(
         default_factory=list, description="fingerprints of the provider key used this turn"
     )
+    policy: CallPolicy | None = Field(
+        default=None, description="how this turn's calls are held for approval (None: older)"
+    )
 
     @property
     def is_final(self) -> bool:
@@ -387,6 +309,12 @@ class ToolCallInput(Strict):
         default=None, description="no credential of the call outlives the mission"
     )
     known: list[Fingerprint] = Field(default_factory=list)
+    approval_id: str | None = Field(
+        default=None, description="the approval this call runs under: its credentials carry it"
+    )
+    approvals: ApprovalsSpec = Field(
+        default_factory=ApprovalsSpec, description="the mission's own, tightening its profile's"
+    )
 
     @property
     def idempotency_key(self) -> str:
@@ -411,6 +339,9 @@ class ToolCallResult(Strict):
 class MissionInput(Strict):
     mission_id: MissionId
     spec: MissionSpec
+    submitter: str | None = Field(
+        default=None, description="who submitted it: that person cannot approve its calls"
+    )
 
 
 class MissionProgress(Strict):

@@ -1,12 +1,15 @@
 """What a user needs to test their own agents and tools without servers: a
 credential backend over a dict, profiles held in memory, a redaction key given
-in code. Each stands in for a real backend that has its own test against its
-real server; use them with `sealed.workers.worker.build_worker(spine=...)`."""
+in code, approvers' public keys from a dict. Each stands in for a real backend
+that has its own test against its real server; use them with
+`sealed.workers.worker.build_worker(spine=...)`."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
+from sealed.approvals.registry import ApproverUnknown
 from sealed.identity.backend import (
     Credential,
     CredentialRequest,
@@ -66,3 +69,24 @@ class StaticRedactionKey:
 
     async def master(self) -> bytes:
         return self._key
+
+
+class StaticApproverKeys:
+    """Approvers' public keys (`ed25519:<base64>`, sealed.approvals.keys.public_text)
+    by name; workers read theirs from OpenBao
+    (sealed.identity.openbao.stores.VaultApproverKeys). `unavailable` makes
+    every lookup fail as an unreachable registry does."""
+
+    def __init__(self, keys: dict[str, str] | None = None, *, unavailable: bool = False) -> None:
+        self.keys = dict(keys or {})
+        self.unavailable = unavailable
+        self.asked: list[list[str]] = []
+
+    async def public_keys(self, names: Sequence[str]) -> dict[str, str]:
+        self.asked.append(list(names))
+        if self.unavailable:
+            raise SecretUnavailable("approver keys: backend unreachable")
+        missing = [name for name in names if name not in self.keys]
+        if missing:
+            raise ApproverUnknown(f"approver '{missing[0]}' has no registered key")
+        return {name: self.keys[name] for name in names}

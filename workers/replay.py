@@ -11,6 +11,7 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.converter import DataConverter
 from temporalio.worker import Replayer
 
+from sealed.workers.worker import WORKFLOW_RUNNER
 from sealed.workflows.mission import MissionWorkflow
 
 
@@ -22,7 +23,9 @@ class ReplayReport(BaseModel):
 
 
 async def replay_history(history: WorkflowHistory, converter: DataConverter) -> ReplayReport:
-    replayer = Replayer(workflows=[MissionWorkflow], data_converter=converter)
+    replayer = Replayer(
+        workflows=[MissionWorkflow], data_converter=converter, workflow_runner=WORKFLOW_RUNNER
+    )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     return ReplayReport(
         workflow_id=history.workflow_id,

@@ -15,8 +15,11 @@ from datetime import timedelta
 import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from sealed.activities.approval import ApprovalActivities, WebhookNotifier
 from sealed.activities.mission import MissionActivities
+from sealed.approvals.registry import ApproverKeys
 from sealed.audit import AuditLog
 from sealed.client import connect
 from sealed.config import Settings
@@ -27,7 +30,12 @@ from sealed.identity.broker import CredentialBroker
 from sealed.identity.openbao.approle import AppRoleClient
 from sealed.identity.openbao.credentials import VaultBackend
 from sealed.identity.openbao.keys import VaultRedactionKey
-from sealed.identity.openbao.stores import VaultProfiles, VaultPromptStore, vault_audit_log
+from sealed.identity.openbao.stores import (
+    VaultApproverKeys,
+    VaultProfiles,
+    VaultPromptStore,
+    vault_audit_log,
+)
 from sealed.identity.profiles import ProfileSource, profile_queue
 from sealed.logging import configure_logging
 from sealed.pinning import PromptStore
@@ -64,6 +72,8 @@ class Spine:
     screens: Screens
     prompts: PromptStore
     audit: AuditLog
+    # Approvers' public keys (IV); without them no call can be approved.
+    approvers: ApproverKeys | None = None
 
 
 def vault_spine(settings: Settings) -> Spine:
@@ -82,7 +92,17 @@ def vault_spine(settings: Settings) -> Spine:
         screens=Screens(VaultRedactionKey(vault), audit),
         prompts=VaultPromptStore(vault),
         audit=audit,
+        approvers=VaultApproverKeys(vault),
     )
+
+
+# The workflow checks approvers' Ed25519 signatures with `cryptography`, whose
+# native code imports its exception types when a signature fails: inside the
+# sandbox's import machinery that aborts the process, so it passes through
+# (it is deterministic and holds no state between calls).
+WORKFLOW_RUNNER = SandboxedWorkflowRunner(
+    restrictions=SandboxRestrictions.default.with_passthrough_modules("cryptography")
+)
 
 
 def task_queues(settings: Settings) -> list[str]:
@@ -109,16 +129,32 @@ def build_workers(
         audit=spine.audit,
         tools=tools if tools is not None else load_tool_modules(settings.tool_modules),
         serves=frozenset(settings.worker_profiles) or None,
+        approver_keys=spine.approvers,
+    )
+    secret = settings.approval_webhook_secret
+    approvals = ApprovalActivities(
+        spine.audit,
+        WebhookNotifier(
+            settings.approval_webhooks, secret.get_secret_value().encode() if secret else None
+        )
+        if settings.approval_webhooks
+        else None,
     )
     return [
         Worker(
             client,
             task_queue=queue,
             workflows=[MissionWorkflow],
-            activities=[activities.model_turn, activities.run_tool],
+            activities=[
+                activities.model_turn,
+                activities.run_tool,
+                approvals.approval_event,
+                approvals.notify_approval,
+            ],
             # An abort or a revocation reaches a running call in a heartbeat
             # response: at most a second late, not 0.8 x the heartbeat timeout.
             max_heartbeat_throttle_interval=timedelta(seconds=1),
+            workflow_runner=WORKFLOW_RUNNER,
         )
         for queue in task_queues(settings)
     ]

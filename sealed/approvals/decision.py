@@ -16,7 +16,7 @@ from pydantic import AwareDatetime, Field
 
 from sealed.approvals import keys
 from sealed.approvals.request import ApprovalRequest, ApprovalState
-from sealed.models import ApproverName, Strict
+from sealed.types import ApproverName, Strict
 
 Verdict = Literal["approve", "deny"]
 # How long a decision is good for when its signer does not say.
@@ -94,6 +94,8 @@ def check(
     if state is None:
         raise DecisionRejected(f"no approval request '{decision.request_id}' in this mission")
     request = state.request
+    if decision.request_id != request.id:
+        raise DecisionRejected(f"signed for request '{decision.request_id}', not '{request.id}'")
     if state.status != "pending":
         raise DecisionRejected(f"request '{request.id}' is already {state.status}")
     if decision.approver not in request.approvers:

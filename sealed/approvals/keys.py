@@ -9,7 +9,7 @@ import binascii
 import hashlib
 from pathlib import Path
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
@@ -83,7 +83,11 @@ def read_key(path: Path) -> Ed25519PrivateKey:
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except FileNotFoundError:
         raise ApproverKeyError(f"no key file {path}") from None
-    except ValueError:
+    except OSError as exc:
+        raise ApproverKeyError(f"cannot read {path} ({exc.strerror or exc})") from None
+    except TypeError:  # cryptography's word for "encrypted, and no password given"
+        raise ApproverKeyError(f"{path} is protected by a passphrase: not supported") from None
+    except (ValueError, UnsupportedAlgorithm):
         raise ApproverKeyError(f"{path} is not a PEM private key") from None
     if not isinstance(key, Ed25519PrivateKey):
         raise ApproverKeyError(f"{path} is not an Ed25519 key")

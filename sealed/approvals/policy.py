@@ -3,20 +3,86 @@
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import timedelta
 from typing import Any
 
 from pydantic import Field, model_validator
 
-from sealed.models import (
-    ApprovalRule,
-    ApprovalsSpec,
+from sealed.types import (
+    HIGH_PRIVILEGES,
     ApproverName,
     Duration,
     Privilege,
     Strict,
     TimeoutAction,
+    ToolName,
 )
+
+
+class ArgumentCondition(Strict):
+    """A condition on one top-level argument of a call: exactly one of `equals`,
+    `one_of` (any of these values) or `matches` (a regex the value's text must
+    match whole)."""
+
+    argument: str = Field(min_length=1)
+    equals: Any = None
+    one_of: list[Any] | None = None
+    matches: str | None = None
+
+    @model_validator(mode="after")
+    def _one_test(self) -> ArgumentCondition:
+        tests = [self.equals is not None, self.one_of is not None, self.matches is not None]
+        if sum(tests) != 1:
+            raise ValueError("say exactly one of equals, one_of or matches")
+        if self.matches is not None:
+            try:
+                re.compile(self.matches)
+            except re.error as exc:
+                raise ValueError(f"matches: not a regex ({exc})") from None
+        return self
+
+    def holds(self, arguments: dict[str, Any]) -> bool:
+        if self.argument not in arguments:
+            return False
+        value = arguments[self.argument]
+        if self.one_of is not None:
+            return value in self.one_of
+        if self.matches is not None:
+            text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+            return re.fullmatch(self.matches, text) is not None
+        return bool(value == self.equals)
+
+
+class ApprovalRule(Strict):
+    """Which calls need a human approval: those of a listed tool (any, when none
+    is listed) at a listed privilege level, whose arguments meet every `when`."""
+
+    privilege: list[Privilege] = Field(default_factory=lambda: list(HIGH_PRIVILEGES))
+    tools: list[ToolName] = Field(default_factory=list)
+    when: list[ArgumentCondition] = Field(default_factory=list)
+
+    def applies(self, tool: str, privilege: Privilege, arguments: dict[str, Any]) -> bool:
+        return (
+            (not self.tools or tool in self.tools)
+            and privilege in self.privilege
+            and all(c.holds(arguments) for c in self.when)
+        )
+
+
+class ApprovalsSpec(Strict):
+    """A mission's approvals: they may only tighten its profile's (more rules,
+    fewer approvers, a larger quorum, a shorter timeout, a stricter timeout
+    action); what is left out is the profile's."""
+
+    required: list[ApprovalRule] = Field(default_factory=list)
+    approvers: list[ApproverName] = Field(default_factory=list)
+    quorum: int | None = Field(default=None, ge=1, le=10)
+    timeout: Duration | None = Field(default=None, gt=timedelta(0))
+    on_timeout: TimeoutAction | None = None
+    escalate_to: list[ApproverName] = Field(default_factory=list)
+
 
 # A stricter timeout action ranks higher: a mission may raise it, never lower it.
 _STRICTNESS: dict[TimeoutAction, int] = {"escalate": 0, "deny": 1, "abort": 2}
@@ -51,8 +117,12 @@ class ApprovalPolicy(Strict):
             if self.required and len(names) < self.quorum_for("low") and names:
                 raise ValueError(f"a quorum of {self.quorum} cannot be met by {who} {names}")
         critical = any("critical" in rule.privilege for rule in self.required)
-        if critical and self.quorum is None and len(self.approvers) < 2:
-            raise ValueError("a critical call needs two approvers: name two, or set quorum: 1")
+        if critical and self.quorum is None:
+            for who, names in (("approvers", self.approvers), ("escalate_to", self.escalate_to)):
+                if names and len(names) < 2:
+                    raise ValueError(
+                        f"a critical call needs two approvers: name two in {who}, or set quorum: 1"
+                    )
         return self
 
     def quorum_for(self, privilege: Privilege) -> int:
@@ -71,8 +141,12 @@ class ApprovalPolicy(Strict):
         outside = [a for a in mission.escalate_to if a not in self.escalate_to]
         if outside:
             problems.append(f"escalate_to {outside} are not among the profile's {self.escalate_to}")
-        if mission.quorum is not None and mission.quorum < (self.quorum or 1):
-            problems.append(f"quorum {mission.quorum} is below the profile's {self.quorum}")
+        if mission.quorum is not None:
+            # Every level a rule holds keeps at least its floor (critical: two by default).
+            levels = {p for rule in [*self.required, *mission.required] for p in rule.privilege}
+            floor = max((self.quorum_for(p) for p in levels), default=1)
+            if mission.quorum < floor:
+                problems.append(f"quorum {mission.quorum} is below the profile's {floor}")
         if mission.timeout is not None and mission.timeout > self.timeout:
             problems.append(
                 f"timeout {mission.timeout} is longer than the profile's {self.timeout}"
@@ -99,3 +173,23 @@ class ApprovalPolicy(Strict):
             else [],
             escalation_timeout=self.escalation_timeout if on_timeout == "escalate" else None,
         )
+
+
+class CallPolicy(Strict):
+    """What the workflow needs to hold a call for a decision, as the model-turn
+    activity found it at the backend: the mission's effective policy (its
+    profile's, tightened by the mission), the approvers' registered public keys
+    and each of the mission's tools' privilege level."""
+
+    approvals: ApprovalPolicy = Field(default_factory=ApprovalPolicy)
+    approver_keys: dict[ApproverName, str] = Field(default_factory=dict)
+    privileges: dict[ToolName, Privilege] = Field(default_factory=dict)
+
+    def privilege(self, tool: str) -> Privilege:
+        # A tool the worker did not describe is held to the strictest level.
+        return self.privileges.get(tool, "critical")
+
+
+class ApprovalPolicyError(Exception):
+    """A mission's approvals would loosen its profile's, or cannot be met (not
+    retryable: the mission fails with the reason)."""

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from sealed.models import ApproverName, Privilege, Strict, TimeoutAction
+from sealed.types import ApproverName, Privilege, Strict, TimeoutAction
 
 ApprovalStatus = Literal["pending", "approved", "denied", "timed_out", "aborted"]
 

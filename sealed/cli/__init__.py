@@ -10,9 +10,11 @@ import sys
 import typer
 
 from sealed.cli import (
+    approvals,
     audit,
     bootstrap,
     codec,
+    keys,
     missions,
     profiles,
     redact,
@@ -33,6 +35,10 @@ app.command()(missions.submit)
 app.command()(missions.status)
 app.command("list")(missions.list_)
 app.command()(missions.abort)
+app.command()(approvals.pending)
+app.command()(approvals.approve)
+app.command()(approvals.deny)
+app.add_typer(keys.app, name="keys")
 app.command()(worker.worker)
 app.command("bootstrap")(bootstrap.bootstrap_command)
 app.add_typer(profiles.app, name="profiles")

@@ -18,6 +18,7 @@ from sealed.devstack import find_running
 from sealed.identity.openbao.admin import VaultAdmin
 from sealed.identity.openbao.stores import vault_audit_log
 from sealed.models import MissionId, ProfileName
+from sealed.types import ApproverName
 
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="where the embedded stack keeps its state")
@@ -51,6 +52,7 @@ def _checked(kind: type[Any], what: str) -> Callable[[str], str]:
 # Names that reach OpenBao paths and Temporal queries are checked at the door.
 check_profile_name = _checked(ProfileName, "profile name (lower-case letters, digits, -)")
 check_mission_id = _checked(MissionId, "mission id (letters, digits, . _ -)")
+approver_arg = _checked(ApproverName, "approver name (lower-case letters, digits, . _ @ -)")
 ProfileArg = Annotated[str, typer.Argument(callback=check_profile_name, help="a profile name")]
 MissionArg = Annotated[str, typer.Argument(callback=check_mission_id, help="a mission id")]
 

@@ -64,6 +64,8 @@ class CredentialRequest(BaseModel):
     secret: str
     spec: SecretSpec
     ttl: timedelta = Field(default=timedelta(minutes=5), gt=timedelta(0))
+    # The human approval this credential was issued for (Sealed IV), if any.
+    approval_id: str | None = None
 
 
 class Lease(BaseModel):

@@ -49,6 +49,7 @@ class CredentialBroker:
             profile=request.profile,
             tool=request.tool,
             secret=request.secret,
+            details={"approval": request.approval_id} if request.approval_id else {},
             **fields,
         )
 
@@ -67,6 +68,7 @@ class CredentialBroker:
         mission_id: str,
         call_id: str,
         ttl: timedelta,
+        approval_id: str | None = None,
     ) -> AsyncIterator[dict[str, SecretValue]]:
         requests = [
             CredentialRequest(
@@ -77,6 +79,7 @@ class CredentialBroker:
                 secret=name,
                 spec=profile.secrets.get(name, _UNDECLARED),
                 ttl=ttl,
+                approval_id=approval_id,
             )
             for name in secrets
         ]

@@ -10,6 +10,7 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from sealed.approvals.policy import ApprovalPolicy
 from sealed.identity.backend import SecretSpec
 from sealed.models import ProfileName, ToolName, not_enforced_yet
 from sealed.spec_loader import load_document
@@ -83,14 +84,20 @@ class Profile(BaseModel):
             " missions, and OpenBao refuses the shared worker its token role."
         ),
     )
+    approvals: ApprovalPolicy = Field(
+        default_factory=ApprovalPolicy,
+        description="which calls wait for a human decision: the floor every mission keeps",
+    )
+    # Retired: approvers are named under `approvals`; records that carry the
+    # empty default still load.
     approvers: list[str] = Field(default_factory=list)
     exportable: bool = False
 
     @field_validator("approvers")
     @classmethod
-    def _approvers_not_yet(cls, approvers: list[str]) -> list[str]:
+    def _approvers_moved(cls, approvers: list[str]) -> list[str]:
         if approvers:
-            raise ValueError(not_enforced_yet("approvers"))
+            raise ValueError("name approvers under 'approvals: approvers:'")
         return approvers
 
     @field_validator("exportable")

@@ -205,8 +205,6 @@ def test_directive_on_key_is_not_read_as_a_yaml_boolean(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("key", "what"),
     [
-        ("approvals: {required: [{privilege: [high]}]}", "human approvals"),
-        ("approvals: {approvers: [oncall@example.com]}", "human approvals"),
         ("directives: [{name: n, on: [tool_call]}]", "directives"),
     ],
 )

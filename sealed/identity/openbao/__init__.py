@@ -6,6 +6,7 @@ which starts the embedded server):
 - approle.py: a process's own AppRole login (the worker's, the codec server's);
 - credentials.py: per-call credentials (`vault-kv`, `vault-token`, `vault-identity`);
 - stores.py: what workers read and write with their identity (profiles and
-  revocations, original prompts);
+  revocations, approvers' public keys, original prompts);
 - keys.py: the codec key ring and the redaction key;
-- admin.py: operator calls (profiles, revocation records, killing credentials)."""
+- admin.py: operator calls (profiles, approvers' keys, revocation records,
+  killing credentials)."""

@@ -15,7 +15,9 @@ import hvac.exceptions
 import requests
 from pydantic import BaseModel, ConfigDict
 
+from sealed.approvals.keys import check_public
 from sealed.identity.openbao.kv import (
+    APPROVERS_PREFIX,
     AUDIT_ANCHORS_PREFIX,
     AUDIT_KEY_PATH,
     CODEC_KEYS_PATH,
@@ -26,11 +28,13 @@ from sealed.identity.openbao.kv import (
     REVOCATIONS_PREFIX,
     SECRETS_PREFIX,
     WORKER_ROLE,
+    approver_path,
     profile_path,
     read_kv,
     revocation_path,
     secret_path,
     unavailable,
+    write_kv_cas,
 )
 from sealed.identity.profiles import Profile, token_role, tool_policy
 from sealed.identity.workload import spiffe_pattern
@@ -55,6 +59,10 @@ class ProfileRevoked(Exception):
     pass
 
 
+class ApproverExists(Exception):
+    """A name already registered with another key (replace it on purpose)."""
+
+
 def _policy_for(profile: Profile, tool: str) -> str:
     paths = []
     for name in sorted(profile.granted(tool)):
@@ -74,12 +82,13 @@ def _policy_for(profile: Profile, tool: str) -> str:
 
 
 # What every worker may do besides minting: end the tokens it minted, read
-# profiles, revocations and its keys, add prompts and move its audit anchor. It
-# cannot read a single secret value itself.
+# profiles, revocations, approvers' public keys and its keys, add prompts and
+# move its audit anchor. It cannot read a single secret value itself.
 _WORKER_PATHS = f"""
 path "auth/token/revoke-accessor" {{ capabilities = ["update"] }}
 path "{KV_MOUNT}/data/{PROFILES_PREFIX}/*" {{ capabilities = ["read"] }}
 path "{KV_MOUNT}/data/{REVOCATIONS_PREFIX}/*" {{ capabilities = ["read"] }}
+path "{KV_MOUNT}/data/{APPROVERS_PREFIX}/*" {{ capabilities = ["read"] }}
 path "{KV_MOUNT}/data/{REDACTION_KEY_PATH}" {{ capabilities = ["read"] }}
 path "{KV_MOUNT}/data/{CODEC_KEYS_PATH}" {{ capabilities = ["read"] }}
 path "{KV_MOUNT}/data/{PROMPTS_PREFIX}/*" {{ capabilities = ["create", "read"] }}
@@ -193,6 +202,56 @@ class VaultAdmin:
             if applying.worker == "dedicated":
                 dedicated.add(applying.name)
         return shared_worker_policy(dedicated)
+
+    # --- approvers (Sealed IV) ----------------------------------------------------------
+
+    def register_approver(self, name: str, public_key: str, *, replace: bool = False) -> bool:
+        """Registers `name`'s public key (`ed25519:<base64>`), which workers
+        read to check its decisions. Another key already under that name is
+        kept (ApproverExists) unless `replace`. False when it was there already."""
+        path = approver_path(name)
+        document = {"public_key": check_public(public_key)}
+        found = read_kv(self.client, path)
+        if found == document:
+            return False
+        if found is not None and not replace:
+            raise ApproverExists(
+                f"approver '{name}' is registered with another key: replace it on purpose"
+            )
+        if found is None and write_kv_cas(self.client, path, document, 0):
+            return True
+        if not replace:  # registered meanwhile by someone else
+            raise ApproverExists(f"approver '{name}' was registered meanwhile")
+        self.client.secrets.kv.v2.create_or_update_secret(
+            path=path, secret=document, mount_point=KV_MOUNT
+        )
+        return True
+
+    def approver(self, name: str) -> str | None:
+        """`name`'s registered public key, or None."""
+        data = read_kv(self.client, approver_path(name))
+        key = None if data is None else data.get("public_key")
+        return key if isinstance(key, str) else None
+
+    def approvers(self) -> dict[str, str | None]:
+        """Every registered approver's public key (None: a stored document
+        without a readable one)."""
+        try:
+            names = self.client.secrets.kv.v2.list_secrets(
+                path=APPROVERS_PREFIX, mount_point=KV_MOUNT
+            )["data"]["keys"]
+        except hvac.exceptions.InvalidPath:  # none yet
+            return {}
+        return {name: self.approver(name) for name in sorted(names) if not name.endswith("/")}
+
+    def remove_approver(self, name: str) -> bool:
+        """Forgets `name`'s key (a lost or leaked one): no decision of theirs
+        counts once the workers' caches expire. False if there was none."""
+        path = approver_path(name)
+        if read_kv(self.client, path) is None:
+            return False
+        self.client.secrets.kv.v2.delete_metadata_and_all_versions(path=path, mount_point=KV_MOUNT)
+        return True
 
     # --- revocation -------------------------------------------------------------------
 

@@ -61,6 +61,7 @@ class VaultBackend:
                     "tool": request.tool,
                     "call_id": request.call_id,
                     "secret": request.secret,
+                    **({"approval_id": request.approval_id} if request.approval_id else {}),
                 },
                 display_name=f"{request.tool}-{request.call_id}"[:60],
                 entity_alias=spiffe_id(request.profile, request.mission_id)

@@ -22,6 +22,8 @@ REDACTION_KEY_PATH = "sealed/redaction/key"
 CODEC_KEYS_PATH = "sealed/codec/keys"
 AUDIT_KEY_PATH = "sealed/audit/key"
 AUDIT_ANCHORS_PREFIX = "sealed/audit/anchors"
+# Approvers' registered public keys (Sealed IV), {"public_key": "ed25519:..."}.
+APPROVERS_PREFIX = "sealed/approvers"
 WORKER_ROLE = "sealed-worker"
 
 
@@ -51,6 +53,10 @@ def revocation_path(kind: str, name: str) -> str:
 
 def anchor_path(name: str) -> str:
     return f"{AUDIT_ANCHORS_PREFIX}/{_checked('audit anchor name', name)}"
+
+
+def approver_path(name: str) -> str:
+    return f"{APPROVERS_PREFIX}/{_checked('approver name', name)}"
 
 
 def prompt_path(digest: str) -> str:

@@ -2,19 +2,22 @@
 identity: the registered profiles and revocations (cached briefly: a tool call
 costs the backend nothing extra, and a revocation reaches every worker within
 seconds, while the backend itself refuses the profile's credentials at once),
-and the missions' original prompts (sealed.pinning)."""
+the approvers' public keys (as briefly), and the missions' original prompts
+(sealed.pinning)."""
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import hvac
 import hvac.exceptions
 
+from sealed.approvals.keys import ApproverKeyError, check_public
+from sealed.approvals.registry import ApproverUnknown
 from sealed.audit import AuditLog
 from sealed.audit.anchor import KeptAnchor
 from sealed.identity.backend import SecretUnavailable
@@ -23,6 +26,7 @@ from sealed.identity.openbao.keys import read_audit_key
 from sealed.identity.openbao.kv import (
     KV_MOUNT,
     anchor_path,
+    approver_path,
     profile_path,
     prompt_path,
     read_kv,
@@ -66,6 +70,40 @@ class VaultProfiles:
             return Profile.model_validate(data)
         except ValueError as exc:
             raise SecretUnavailable(f"profile '{profile}': stored document is invalid") from exc
+
+
+class VaultApproverKeys:
+    """sealed.approvals.registry.ApproverKeys over OpenBao KV, read with the
+    worker's AppRole: a registered key is cached `ttl` seconds (removing one
+    reaches every worker that soon); an unregistered name is asked again every
+    time (registering one takes effect at once); an unreadable registry is
+    SecretUnavailable (retried; nothing is approved meanwhile)."""
+
+    def __init__(self, worker: AppRoleClient, ttl: float = PROFILE_CACHE_SECONDS) -> None:
+        self._worker = worker
+        self._ttl = ttl
+        self._cache: dict[str, tuple[float, str]] = {}
+
+    async def _key(self, name: str) -> str:
+        hit = self._cache.get(name)
+        if hit is not None and time.monotonic() - hit[0] < self._ttl:
+            return hit[1]
+        try:
+            path = approver_path(name)
+        except ValueError:
+            raise ApproverUnknown(f"approver '{name}': not an approver name") from None
+        data = await self._worker.acall(f"approver '{name}'", lambda c: read_kv(c, path))
+        if data is None:
+            raise ApproverUnknown(f"approver '{name}' has no registered key (`sealed keys new`)")
+        try:
+            key = check_public(str(data.get("public_key", "")))
+        except ApproverKeyError as exc:
+            raise ApproverUnknown(f"approver '{name}': the registered key is invalid") from exc
+        self._cache[name] = (time.monotonic(), key)
+        return key
+
+    async def public_keys(self, names: Sequence[str]) -> dict[str, str]:
+        return {name: await self._key(name) for name in dict.fromkeys(names)}
 
 
 class VaultPromptStore:

@@ -1,0 +1,74 @@
+"""The approval activities: the workflow decides (deterministically), these
+write what happened to the audit log and tell the approvers: the request
+POSTed as JSON to each configured webhook, signed with HMAC-SHA256 over the
+body (header `X-Sealed-Signature: sha256=<hex>`) so a receiver can tell it
+came from here. The body is the request as recorded: redacted arguments,
+never a secret."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+
+import httpx
+from temporalio import activity
+
+from sealed.approvals.events import ApprovalEvent
+from sealed.approvals.request import ApprovalRequest
+from sealed.audit import AuditEvent, AuditLog
+from sealed.contract import APPROVAL_EVENT, NOTIFY_APPROVAL
+
+SIGNATURE_HEADER = "X-Sealed-Signature"
+
+
+def signature(secret: bytes, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+
+class WebhookNotifier:
+    def __init__(self, urls: list[str], secret: bytes | None, timeout: float = 5.0) -> None:
+        self._urls = urls
+        self._secret = secret
+        self._timeout = timeout
+
+    async def notify(self, request: ApprovalRequest) -> list[str]:
+        """POSTs to every webhook; raises on the first that fails (the activity
+        is retried with backoff). Returns the webhooks reached."""
+        body = request.model_dump_json().encode()
+        headers = {"Content-Type": "application/json"}
+        if self._secret is not None:
+            headers[SIGNATURE_HEADER] = signature(self._secret, body)
+        async with httpx.AsyncClient(timeout=self._timeout, follow_redirects=False) as client:
+            for url in self._urls:
+                response = await client.post(url, content=body, headers=headers)
+                response.raise_for_status()
+        return list(self._urls)
+
+
+class ApprovalActivities:
+    def __init__(self, audit: AuditLog, notifier: WebhookNotifier | None = None) -> None:
+        self._audit = audit
+        self._notifier = notifier
+
+    @activity.defn(name=APPROVAL_EVENT)
+    async def approval_event(self, event: ApprovalEvent) -> None:
+        await asyncio.to_thread(self._audit.record, event.audit())
+
+    @activity.defn(name=NOTIFY_APPROVAL)
+    async def notify_approval(self, request: ApprovalRequest) -> int:
+        """POSTs the request to the webhooks (retried by Temporal with backoff);
+        how many were told."""
+        if self._notifier is None:
+            return 0
+        reached = await self._notifier.notify(request)
+        await asyncio.to_thread(
+            self._audit.record,
+            AuditEvent(
+                kind="approval.notified",
+                mission_id=request.mission_id,
+                tool=request.tool,
+                details={"request": request.id, "webhooks": len(reached)},
+            ),
+        )
+        return len(reached)
