@@ -10,6 +10,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Self
 
+import structlog
 from temporalio.api.common.v1 import Payload
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import (
@@ -22,9 +23,15 @@ from temporalio.converter import (
     WorkflowSerializationContext,
 )
 
-from sealed.codec.keyring import CodecError, KeyRing
+from sealed.codec.keyring import CodecError, KeyRing, UnknownKeyError
+
+log = structlog.get_logger("sealed.codec")
 
 ENCODING = b"binary/encrypted"
+# What a strict reader puts in place of a payload it refuses. No converter reads
+# this encoding: the one value it stood for fails to convert, and nothing else.
+REFUSED = b"binary/sealed-refused"
+REFUSED_META = "sealed-refused-because"
 KEY_ID_META = "encryption-key-id"
 WORKFLOW_META = "encryption-workflow-id"
 
@@ -84,9 +91,23 @@ class AesGcmCodec(PayloadCodec, WithSerializationContext):
         return [encrypt_payload(self.keyring, p, self.workflow_id) for p in payloads]
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
-        return [
-            decrypt_payload(self.keyring, p, self.workflow_id, strict=self.strict) for p in payloads
-        ]
+        return [self._decode(p) for p in payloads]
+
+    def _decode(self, payload: Payload) -> Payload:
+        """Refused payloads are replaced, not raised on: a decode error fails the
+        whole workflow task, again on every retry, so one plaintext (or another
+        workflow's) signal, which anyone at the frontend can send, would stop the
+        mission for good. Replaced, the signal is dropped (the SDK logs it), an
+        update is rejected, and a workflow input or activity result still fails."""
+        try:
+            return decrypt_payload(self.keyring, payload, self.workflow_id, strict=self.strict)
+        except UnknownKeyError:
+            raise  # this worker's key ring is behind: retried until it is not, nothing lost
+        except CodecError as exc:
+            if not self.strict:
+                raise
+            log.warning("payload refused", reason=str(exc), workflow_id=self.workflow_id)
+            return Payload(metadata={"encoding": REFUSED, REFUSED_META: str(exc).encode()})
 
 
 def data_converter(keyring: KeyRing, *, strict: bool = True) -> DataConverter:

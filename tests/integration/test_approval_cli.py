@@ -313,12 +313,6 @@ async def run_shell(command: str) -> tuple[int, bytes]:
     return shell.returncode, err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the strict codec raises on a plaintext payload, which fails every workflow task of "
-    "the mission from then on: anyone who reaches the frontend jams a waiting mission with one "
-    "`temporal workflow signal` (no key needed)",
-)
 async def test_a_plaintext_signal_does_not_jam_the_mission(
     client: Client,
     admin_for_tests: VaultAdmin,
