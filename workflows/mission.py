@@ -15,16 +15,14 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.workflow import ActivityCancellationType
 
+from sealed.workflows.approvals import ApprovalDesk, ApprovalTimedOut, refusal
+
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
-    from sealed.approvals import keys as approver_keys
-    from sealed.approvals.decision import Decision, DecisionRejected, check
-    from sealed.approvals.events import ApprovalEvent, ApprovalEventKind
-    from sealed.approvals.policy import CallPolicy
-    from sealed.approvals.request import ApprovalRequest, ApprovalState, argument_digest
+    from sealed.approvals.decision import Decision, DecisionRejected
+    from sealed.approvals.request import ApprovalState
     from sealed.contract import (
-        APPROVAL_EVENT,
         APPROVALS_QUERY,
         APPROVE_SIGNAL,
         DECIDE_UPDATE,
@@ -32,7 +30,6 @@ with workflow.unsafe.imports_passed_through():
         MODEL_TURN,
         NON_RETRYABLE_MODEL_ERRORS,
         NON_RETRYABLE_TOOL_ERRORS,
-        NOTIFY_APPROVAL,
         RUN_TOOL,
         SA_MISSION,
         SA_PROFILE,
@@ -96,36 +93,12 @@ async def _activity(
     return result
 
 
-def _refusal(state: ApprovalState) -> str:
-    if state.status == "denied":
-        why = f": {state.reason}" if state.reason else ""
-        return f"tool refused: {state.decided_by} denied this call{why}"
-    return f"tool refused: no approval came in time ({state.request.on_timeout})"
-
-
 class _LimitExceeded(Exception):
     pass
 
 
 class _PromptMismatch(Exception):
     pass
-
-
-class _Aborted(Exception):
-    pass
-
-
-# Audit records are retried until written; a notification a few times, then
-# the mission waits all the same (the request is in `sealed pending`).
-AUDIT_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
-)
-NOTIFY_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(seconds=30),
-    maximum_attempts=5,
-)
 
 
 # workflow.patched id: histories recorded before the workflow checked the
@@ -156,14 +129,8 @@ class MissionWorkflow:
         self._reason: str | None = None
         self._answer: str | None = None
         self._stopping = False
-        # Sealed IV: how calls are held (from the latest model turn), every
-        # approval request with its state, and the decisions already counted.
-        self._policy: CallPolicy | None = None
-        self._approvals: dict[str, ApprovalState] = {}
-        self._used: set[str] = set()
-        # Decisions still being written to the audit log: a call is released
-        # only once its decision is on record.
-        self._recording = 0
+        # Sealed IV: every approval request of the mission and its decisions.
+        self._desk = ApprovalDesk(input.mission_id, input.submitter)
 
     @workflow.run
     async def run(self, input: MissionInput) -> MissionResult:
@@ -225,92 +192,30 @@ class MissionWorkflow:
 
     @workflow.query(name=APPROVALS_QUERY)
     def approvals(self) -> list[ApprovalState]:
-        return list(self._approvals.values())
+        return list(self._desk.states.values())
 
     @workflow.signal(name=APPROVE_SIGNAL)
     async def approve(self, decision: Decision) -> None:
-        await self._signalled(decision, "approve")
+        await self._desk.signalled(decision, "approve")
 
     @workflow.signal(name=DENY_SIGNAL)
     async def deny(self, decision: Decision) -> None:
-        await self._signalled(decision, "deny")
+        await self._desk.signalled(decision, "deny")
 
     @workflow.update(name=DECIDE_UPDATE)
     async def decide(self, decision: Decision) -> str:
         """The same decision, for a caller who wants the answer: a decision that
         does not count is refused by the validator, before it reaches history."""
         try:
-            self._check(decision)  # again: another decision may have landed since
+            self._desk.check(decision)  # again: another decision may have landed since
         except DecisionRejected as exc:
             raise ApplicationError(str(exc), type="DecisionRejected", non_retryable=True) from None
-        state = await self._count(decision)
+        state = await self._desk.count(decision)
         return state.status
 
     @decide.validator
     def _validate_decide(self, decision: Decision) -> None:
-        self._check(decision)
-
-    async def _signalled(self, decision: Decision, sent_as: str) -> None:
-        """A signal cannot answer: one that does not count changes nothing and
-        is recorded, with its reason, as a rejected decision."""
-        try:
-            if decision.decision != sent_as:
-                raise DecisionRejected(f"a '{decision.decision}' decision sent as '{sent_as}'")
-            self._check(decision)
-        except DecisionRejected as exc:
-            state = self._approvals.get(decision.request_id)
-            await self._record(
-                "approval.rejected",
-                decision.request_id,
-                state.request if state else None,
-                approver=decision.approver,
-                outcome="rejected",
-                reason=str(exc),
-            )
-            return
-        await self._count(decision)
-
-    def _check(self, decision: Decision) -> None:
-        check(
-            decision,
-            self._approvals.get(decision.request_id),
-            mission_id=self._input.mission_id,
-            approver_keys=self._policy.approver_keys if self._policy else {},
-            now=workflow.now(),
-            used=self._used,
-        )
-
-    async def _count(self, decision: Decision) -> ApprovalState:
-        """A checked decision counts: the state changes at once (before any
-        await, so the next decision is checked against it), then it is audited."""
-        state = self._approvals[decision.request_id]
-        self._used.add(decision.used_id)
-        if decision.decision == "deny":
-            state.status, state.decided_by, state.reason = (
-                "denied",
-                decision.approver,
-                decision.reason,
-            )
-        else:
-            state.approved_by.append(decision.approver)
-            state.arguments = decision.arguments
-            if len(state.approved_by) >= state.request.quorum:
-                state.status, state.decided_by = "approved", decision.approver
-        public = self._policy.approver_keys.get(decision.approver) if self._policy else None
-        self._recording += 1
-        try:
-            await self._record(
-                "approval.decided",
-                state.request.id,
-                state.request,
-                approver=decision.approver,
-                key=approver_keys.fingerprint(public) if public else None,
-                decision=decision.decision,
-                reason=decision.reason or None,
-            )
-        finally:
-            self._recording -= 1
-        return state
+        self._desk.check(decision)
 
     # --- the loop ------------------------------------------------------------
 
@@ -332,7 +237,7 @@ class MissionWorkflow:
                         f"{reply.prompt_digest}, the mission's is {self._expected_digest}"
                     )
                 self._prompt_digest = self._prompt_digest or reply.prompt_digest
-                self._policy = reply.policy or self._policy
+                self._desk.policy = reply.policy or self._desk.policy
                 self._remember(reply.issued)
                 self._conversation.append(
                     Message(role="assistant", content=reply.content, tool_calls=reply.tool_calls)
@@ -360,7 +265,7 @@ class MissionWorkflow:
             return self._finish(MissionStatus.LIMIT_EXCEEDED, str(exc))
         except _PromptMismatch as exc:
             return self._finish(MissionStatus.FAILED, str(exc))
-        except _Aborted as exc:
+        except ApprovalTimedOut as exc:
             return self._finish(MissionStatus.ABORTED, str(exc))
         except ActivityError as exc:
             if self._stopping:
@@ -404,14 +309,15 @@ class MissionWorkflow:
                 is_error=True,
             )
         approval: ApprovalState | None = None
-        policy = self._policy
-        if policy is not None and policy.approvals.needs_approval(
-            call.name, policy.privilege(call.name), call.arguments
-        ):
-            approval = await self._held(call, policy)
+        if self._desk.holds(call):
+            request = self._desk.open(call)
+            self._set_status(MissionStatus.AWAITING_APPROVAL)
+            self._set_phase(f"awaiting approval for {call.name}", [f"approval:{request.id}"])
+            approval = await self._desk.wait(request.id)
+            self._set_status(MissionStatus.RUNNING)
             if approval.status != "approved":
                 return ToolCallResult(
-                    call_id=call.id, name=call.name, output=_refusal(approval), is_error=True
+                    call_id=call.id, name=call.name, output=refusal(approval), is_error=True
                 )
             if approval.arguments is not None:
                 call = call.model_copy(update={"arguments": approval.arguments})
@@ -438,105 +344,6 @@ class MissionWorkflow:
             result = result.model_copy(update={"output": note + result.output})
         return result
 
-    async def _held(self, call: ToolCall, policy: CallPolicy) -> ApprovalState:
-        """The call waits, durably, until its request is decided or times out
-        (and then, per the policy: refused, escalated once, or the mission
-        aborted). No credential exists for it meanwhile."""
-        approvals = policy.approvals
-        privilege = policy.privilege(call.name)
-        mission_id = self._input.mission_id
-        request = ApprovalRequest(
-            id=f"approval-{call.id}",
-            mission_id=mission_id,
-            call_id=call.id,
-            tool=call.name,
-            privilege=privilege,
-            arguments=call.arguments,
-            digest=argument_digest(mission_id, call.id, call.name, call.arguments),
-            approvers=approvals.approvers,
-            quorum=approvals.quorum_for(privilege),
-            deadline=workflow.now() + approvals.timeout,
-            on_timeout=approvals.on_timeout,
-            submitter=self._input.submitter,
-        )
-        state = self._approvals[request.id] = ApprovalState(request=request)
-        self._set_status(MissionStatus.AWAITING_APPROVAL)
-        self._set_phase(f"awaiting approval for {call.name}", [f"approval:{request.id}"])
-        await self._asked(request)
-        decided = await self._decided(state, approvals.timeout)
-        if not decided and approvals.on_timeout == "escalate":
-            timeout = approvals.escalation_timeout or approvals.timeout
-            state.request = request.model_copy(
-                update={
-                    "approvers": approvals.escalate_to,
-                    "escalated": True,
-                    "deadline": workflow.now() + timeout,
-                }
-            )
-            state.approved_by, state.arguments = [], None
-            await self._record("approval.escalated", request.id, state.request)
-            await self._asked(state.request)
-            decided = await self._decided(state, timeout)
-        if not decided:
-            state.status = "timed_out"
-            await self._record(
-                "approval.timed_out", request.id, state.request, reason=approvals.on_timeout
-            )
-            if approvals.on_timeout == "abort":
-                raise _Aborted(f"no approval for {call.name} ({call.id}) in time")
-        await workflow.wait_condition(lambda: self._recording == 0)
-        self._set_status(MissionStatus.RUNNING)
-        return state
-
-    async def _decided(self, state: ApprovalState, within: timedelta) -> bool:
-        try:
-            await workflow.wait_condition(
-                lambda: state.status != "pending",
-                timeout=within,
-                timeout_summary=f"approval {state.request.id}",
-            )
-        except TimeoutError:
-            return False
-        return True
-
-    async def _asked(self, request: ApprovalRequest) -> None:
-        await self._record("approval.requested", request.id, request)
-        # Told in the background: the decision may arrive meanwhile.
-        asyncio.create_task(self._notify(request))  # noqa: RUF006 (the workflow holds it)
-
-    async def _notify(self, request: ApprovalRequest) -> None:
-        try:
-            await workflow.execute_activity(
-                NOTIFY_APPROVAL,
-                request,
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=NOTIFY_RETRY,
-            )
-        except ActivityError as exc:
-            await self._record(
-                "approval.notified", request.id, request, outcome="error", reason=str(exc.cause)
-            )
-
-    async def _record(
-        self,
-        kind: ApprovalEventKind,
-        request_id: str,
-        request: ApprovalRequest | None,
-        **fields: str | None,
-    ) -> None:
-        await workflow.execute_activity(
-            APPROVAL_EVENT,
-            ApprovalEvent(
-                kind=kind,
-                mission_id=self._input.mission_id,
-                request_id=request_id,
-                request=request,
-                **fields,
-            ),
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=AUDIT_RETRY,
-        )
-
     # --- state ---------------------------------------------------------------
 
     def _remember(self, issued: list[Fingerprint]) -> None:
@@ -555,9 +362,7 @@ class MissionWorkflow:
         self._status = status
         self._reason = reason
         self._set_phase("finished", [])
-        for state in self._approvals.values():
-            if state.status == "pending":
-                state.status = "aborted"
+        self._desk.close()
         workflow.upsert_search_attributes([SA_STATUS.value_set(status.value)])
         return MissionResult(
             mission_id=self._input.mission_id,

@@ -1,0 +1,242 @@
+"""The mission's approval desk (Sealed IV), inside the workflow: it opens a
+request for each call the policy holds, counts signed decisions with the one
+pure check, and waits durably for quorum, a denial or the timeout (then
+refuses, escalates once, or aborts the mission). Everything it decides is
+deterministic; what it writes (audit, notification) goes through activities."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from sealed.approvals import keys
+    from sealed.approvals.decision import Decision, DecisionRejected, check
+    from sealed.approvals.events import ApprovalEvent, ApprovalEventKind
+    from sealed.approvals.policy import CallPolicy
+    from sealed.approvals.request import ApprovalRequest, ApprovalState, argument_digest
+    from sealed.contract import APPROVAL_EVENT, NOTIFY_APPROVAL
+    from sealed.models import ToolCall
+
+# Audit records are retried until written; a notification a few times, then
+# the mission waits all the same (the request is in `sealed pending`).
+AUDIT_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
+)
+NOTIFY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=5,
+)
+
+
+class ApprovalTimedOut(Exception):
+    """No decision in time, and the policy says the mission aborts."""
+
+
+def refusal(state: ApprovalState) -> str:
+    """What the model is told of a call that was not approved."""
+    if state.status == "denied":
+        why = f": {state.reason}" if state.reason else ""
+        return f"tool refused: {state.decided_by} denied this call{why}"
+    return f"tool refused: no approval came in time ({state.request.on_timeout})"
+
+
+class ApprovalDesk:
+    def __init__(self, mission_id: str, submitter: str | None) -> None:
+        self._mission_id = mission_id
+        self._submitter = submitter
+        # How calls are held, as the latest model turn found it at the backend.
+        self.policy: CallPolicy | None = None
+        self.states: dict[str, ApprovalState] = {}
+        self._used: set[str] = set()
+        # Decisions still being written to the audit log: a call is released
+        # only once its decision is on record.
+        self._recording = 0
+
+    # --- requests ------------------------------------------------------------------
+
+    def holds(self, call: ToolCall) -> bool:
+        policy = self.policy
+        return policy is not None and policy.approvals.needs_approval(
+            call.name, policy.privilege(call.name), call.arguments
+        )
+
+    def open(self, call: ToolCall) -> ApprovalRequest:
+        assert self.policy is not None  # holds() said so
+        approvals = self.policy.approvals
+        privilege = self.policy.privilege(call.name)
+        request = ApprovalRequest(
+            id=f"approval-{call.id}",
+            mission_id=self._mission_id,
+            call_id=call.id,
+            tool=call.name,
+            privilege=privilege,
+            arguments=call.arguments,
+            digest=argument_digest(self._mission_id, call.id, call.name, call.arguments),
+            approvers=approvals.approvers,
+            quorum=approvals.quorum_for(privilege),
+            deadline=workflow.now() + approvals.timeout,
+            on_timeout=approvals.on_timeout,
+            submitter=self._submitter,
+        )
+        self.states[request.id] = ApprovalState(request=request)
+        return request
+
+    async def wait(self, request_id: str) -> ApprovalState:
+        """The request recorded and announced, then until it is decided or times
+        out (then, per the policy: refused, escalated once, or ApprovalTimedOut).
+        No credential exists for the call meanwhile."""
+        assert self.policy is not None
+        approvals = self.policy.approvals
+        state = self.states[request_id]
+        await self._asked(state.request)
+        decided = await self._decided(state, approvals.timeout)
+        if not decided and approvals.on_timeout == "escalate":
+            within = approvals.escalation_timeout or approvals.timeout
+            state.request = state.request.model_copy(
+                update={
+                    "approvers": approvals.escalate_to,
+                    "escalated": True,
+                    "deadline": workflow.now() + within,
+                }
+            )
+            state.approved_by, state.arguments = [], None
+            await self._record("approval.escalated", request_id, state.request)
+            await self._asked(state.request)
+            decided = await self._decided(state, within)
+        if not decided:
+            state.status = "timed_out"
+            await self._record(
+                "approval.timed_out", request_id, state.request, reason=approvals.on_timeout
+            )
+            if approvals.on_timeout == "abort":
+                raise ApprovalTimedOut(
+                    f"no approval for {state.request.tool} ({state.request.call_id}) in time"
+                )
+        await workflow.wait_condition(lambda: self._recording == 0)
+        return state
+
+    def close(self) -> None:
+        """The mission ended: whatever still waits never will."""
+        for state in self.states.values():
+            if state.status == "pending":
+                state.status = "aborted"
+
+    # --- decisions -----------------------------------------------------------------
+
+    def check(self, decision: Decision) -> None:
+        check(
+            decision,
+            self.states.get(decision.request_id),
+            mission_id=self._mission_id,
+            approver_keys=self.policy.approver_keys if self.policy else {},
+            now=workflow.now(),
+            used=self._used,
+        )
+
+    async def signalled(self, decision: Decision, sent_as: str) -> None:
+        """A signal cannot answer: one that does not count changes nothing and
+        is recorded, with its reason, as a rejected decision."""
+        try:
+            if decision.decision != sent_as:
+                raise DecisionRejected(f"a '{decision.decision}' decision sent as '{sent_as}'")
+            self.check(decision)
+        except DecisionRejected as exc:
+            state = self.states.get(decision.request_id)
+            await self._record(
+                "approval.rejected",
+                decision.request_id,
+                state.request if state else None,
+                approver=decision.approver,
+                outcome="rejected",
+                reason=str(exc),
+            )
+            return
+        await self.count(decision)
+
+    async def count(self, decision: Decision) -> ApprovalState:
+        """A checked decision counts: the state changes at once (before any
+        await, so the next decision is checked against it), then it is audited."""
+        state = self.states[decision.request_id]
+        self._used.add(decision.used_id)
+        if decision.decision == "deny":
+            state.status, state.decided_by = "denied", decision.approver
+            state.reason = decision.reason
+        else:
+            state.approved_by.append(decision.approver)
+            state.arguments = decision.arguments
+            if len(state.approved_by) >= state.request.quorum:
+                state.status, state.decided_by = "approved", decision.approver
+        public = self.policy.approver_keys.get(decision.approver) if self.policy else None
+        self._recording += 1
+        try:
+            await self._record(
+                "approval.decided",
+                state.request.id,
+                state.request,
+                approver=decision.approver,
+                key=keys.fingerprint(public) if public else None,
+                decision=decision.decision,
+                reason=decision.reason or None,
+            )
+        finally:
+            self._recording -= 1
+        return state
+
+    # --- waiting and writing ---------------------------------------------------------
+
+    @staticmethod
+    async def _decided(state: ApprovalState, within: timedelta) -> bool:
+        try:
+            await workflow.wait_condition(
+                lambda: state.status != "pending",
+                timeout=within,
+                timeout_summary=f"approval {state.request.id}",
+            )
+        except TimeoutError:
+            return False
+        return True
+
+    async def _asked(self, request: ApprovalRequest) -> None:
+        await self._record("approval.requested", request.id, request)
+        # Told in the background: the decision may arrive meanwhile.
+        asyncio.create_task(self._notify(request))  # noqa: RUF006 (the workflow holds it)
+
+    async def _notify(self, request: ApprovalRequest) -> None:
+        try:
+            await workflow.execute_activity(
+                NOTIFY_APPROVAL,
+                request,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=NOTIFY_RETRY,
+            )
+        except ActivityError as exc:
+            await self._record(
+                "approval.notified", request.id, request, outcome="error", reason=str(exc.cause)
+            )
+
+    async def _record(
+        self,
+        kind: ApprovalEventKind,
+        request_id: str,
+        request: ApprovalRequest | None,
+        **fields: str | None,
+    ) -> None:
+        await workflow.execute_activity(
+            APPROVAL_EVENT,
+            ApprovalEvent(
+                kind=kind,
+                mission_id=self._mission_id,
+                request_id=request_id,
+                request=request,
+                **fields,
+            ),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=AUDIT_RETRY,
+        )
