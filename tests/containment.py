@@ -107,11 +107,11 @@ def _json_escaped(value: str) -> str:
     return json.dumps(value)[1:-1]
 
 
-def _fullwidth(c: str) -> str:
+def fullwidth(c: str) -> str:
     return chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c
 
 
-def _math_bold(c: str) -> str:
+def math_bold(c: str) -> str:
     if "A" <= c <= "Z":
         return chr(0x1D400 + ord(c) - ord("A"))
     if "a" <= c <= "z":
@@ -153,9 +153,9 @@ FORMS: dict[str, Callable[[str], str]] = {
     "json-u-all": lambda v: _json_text("".join(f"\\u{ord(c):04x}" for c in v)),
     "json-u-all-upper": lambda v: _json_text("".join(f"\\u{ord(c):04X}" for c in v)),
     # Compatibility forms NFKC folds back
-    "fullwidth-all": lambda v: "".join(_fullwidth(c) for c in v),
-    "fullwidth-letters": lambda v: "".join(_fullwidth(c) if c.isalpha() else c for c in v),
-    "math-bold": lambda v: "".join(_math_bold(c) for c in v),
+    "fullwidth-all": lambda v: "".join(fullwidth(c) for c in v),
+    "fullwidth-letters": lambda v: "".join(fullwidth(c) if c.isalpha() else c for c in v),
+    "math-bold": lambda v: "".join(math_bold(c) for c in v),
 }
 # The forms in groups small enough that a failure quoting a group in full stays
 # under the size Temporal keeps of a retried activity's last failure (a larger

@@ -21,22 +21,11 @@ from sealed.redaction.known import KnownValues, fingerprint
 from sealed.redaction.redactor import Redactor, StreamRedactor
 from sealed.redaction.screen import Screens
 from sealed.testing import StaticRedactionKey
+from tests.containment import fullwidth, math_bold
 
 KEY = b"k" * 32
 SECRET = "tok-9f8e7d6c5b4a3210xyz"  # a known value: only its fingerprints are held
 GITHUB = "ghp_4MMKM6SKcfv2oAwKKhWVkYfZIf1JE2nT5dyD"  # a pattern: github-token
-
-
-def _fullwidth(c: str) -> str:
-    return chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c
-
-
-def _math_bold(c: str) -> str:
-    if "A" <= c <= "Z":
-        return chr(0x1D400 + ord(c) - ord("A"))
-    if "a" <= c <= "z":
-        return chr(0x1D41A + ord(c) - ord("a"))
-    return c
 
 
 HIDDEN = ["\u200b", "\u200c", "\u200d", "\u00ad", "\u2060", "\ufeff", "\u200e", "\u202e", "\u2066"]
@@ -57,10 +46,10 @@ SPELLINGS = {
     "hex entities": lambda v: v[:3] + "".join(f"&#x{ord(c):X};" for c in v[3:12]) + v[12:],
     "decimal entities": lambda v: "".join(f"&#{ord(c)};" for c in v),
     "entities for punctuation": lambda v: v.replace("_", "&lowbar;").replace("-", "&#45;"),
-    "fullwidth": lambda v: "".join(_fullwidth(c) for c in v),
-    "mathematical bold": lambda v: "".join(_math_bold(c) for c in v),
+    "fullwidth": lambda v: "".join(fullwidth(c) for c in v),
+    "mathematical bold": lambda v: "".join(math_bold(c) for c in v),
     "tag characters": lambda v: "".join(chr(0xE0000 + ord(c)) for c in v),
-    "entity-escaped ZWSP and fullwidth mixed": lambda v: _fullwidth(v[0]) + "&#x200B;" + v[1:],
+    "entity-escaped ZWSP and fullwidth mixed": lambda v: fullwidth(v[0]) + "&#x200B;" + v[1:],
 }
 
 
