@@ -13,8 +13,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# In a terminal the demo asks before starting the stack and at the approval
+# (approve? [y/N]); without one, --yes does both (the demo approver's key).
 demo: $(STAMP)
-	$(VENV)/bin/sealed demo --yes
+	$(VENV)/bin/sealed demo $$([ -t 0 ] || echo --yes)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -35,6 +37,7 @@ bench: $(STAMP)
 	$(PY) -m bench.credentials
 	$(PY) -m bench.redaction
 	$(PY) -m bench.replay
+	$(PY) -m bench.approval
 
 # Regenerates the committed histories tests/unit/test_replay.py replays (see README).
 histories: $(STAMP)

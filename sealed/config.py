@@ -61,6 +61,8 @@ def _login_name() -> str:
         name = getpass.getuser().lower()
     except (KeyError, OSError):  # no user name in a bare container
         return "operator"
+    if name == "demo-approver":  # sealed.demo.DEMO_APPROVER: it approves what an operator submits
+        return "operator"
     return name if re.fullmatch(r"[a-z0-9][a-z0-9._@-]{0,99}", name) else "operator"
 
 

@@ -6,13 +6,15 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
+from typing import TypeVar
 
 from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
     WorkflowHandle,
+    WorkflowQueryRejectedError,
     WorkflowUpdateFailedError,
 )
 from temporalio.service import RPCError, RPCStatusCode
@@ -114,12 +116,35 @@ def describe_message(message: Message, width: int = 160) -> str:
     return f"  {printable(message.name or '')} [{marker}]: {clip(message.content)}"
 
 
+Answer = Callable[[ApprovalState], Awaitable[object]]
+
+
 async def follow(
-    handle: WorkflowHandle[object, MissionResult], say: Callable[[str], None]
+    handle: WorkflowHandle[object, MissionResult],
+    say: Callable[[str], None],
+    answer: Answer | None = None,
+    poll: float = 0.25,
 ) -> MissionResult:
-    async for message in transcript_updates(handle):
-        say(describe_message(message))
-    return await handle.result()
+    """Says each new message of the mission until it ends; with `answer`, each
+    approval request it waits on is handed to it, after the messages that led
+    to it (the model's call) have been said."""
+    said, asked = 0, _Asked()
+    while True:
+        waiting = await asked.new(handle) if answer is not None else []
+        messages = await handle.query("transcript", result_type=list[Message])
+        for message in messages[said:]:
+            say(describe_message(message))
+        said = len(messages)
+        if answer is not None:
+            for state in waiting:
+                await answer(state)
+        if (await handle.describe()).status != WorkflowExecutionStatus.RUNNING:
+            final = await handle.query("transcript", result_type=list[Message])
+            for message in final[said:]:
+                say(describe_message(message))
+            return await handle.result()
+        if not waiting:
+            await asyncio.sleep(poll)
 
 
 async def progress(client: Client, mission_id: str) -> MissionProgress:
@@ -235,3 +260,57 @@ async def decide(client: Client, decision: Decision) -> str:
         if exc.status != RPCStatusCode.NOT_FOUND:
             raise
         raise DecisionRefused(f"mission '{decision.mission_id}' is not running") from exc
+
+
+class _Asked:
+    """The requests already handed on: each once, and once more when escalated
+    (to other approvers)."""
+
+    def __init__(self) -> None:
+        self.seen: set[tuple[str, bool]] = set()
+
+    async def new(self, handle: WorkflowHandle[object, MissionResult]) -> list[ApprovalState]:
+        try:
+            states = await handle.query(APPROVALS_QUERY, result_type=list[ApprovalState])
+        except (RPCError, WorkflowQueryRejectedError):
+            return []  # not answering yet (no worker has run its first task): asked again
+        fresh = []
+        for state in states:
+            key = (state.request.id, state.request.escalated)
+            if state.status == "pending" and key not in self.seen:
+                self.seen.add(key)
+                fresh.append(state)
+        return fresh
+
+
+T = TypeVar("T")
+
+
+async def answering(
+    outcome: Awaitable[T],
+    handle: WorkflowHandle[object, MissionResult],
+    answer: Answer,
+    poll: float = 0.1,
+) -> T:
+    """`outcome` (say, the mission's result), each approval request the mission
+    waits on meanwhile handed to `answer`, one at a time. Whichever fails first,
+    an answer or the outcome, raises; the other is stopped."""
+
+    async def answer_all() -> None:
+        asked = _Asked()
+        while True:
+            for state in await asked.new(handle):
+                await answer(state)
+            await asyncio.sleep(poll)
+
+    answers = asyncio.ensure_future(answer_all())
+    result = asyncio.ensure_future(outcome)
+    try:
+        await asyncio.wait([answers, result], return_when=asyncio.FIRST_COMPLETED)
+        if answers.done():  # it never ends by itself: an answer failed
+            answers.result()
+        return await result
+    finally:
+        for task in (answers, result):
+            task.cancel()
+        await asyncio.gather(answers, result, return_exceptions=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 from sealed import missions
 from sealed.client import connect
 from sealed.config import DEFAULT_TOOL_MODULES, Settings
-from sealed.demo import DEMO_MISSION
+from sealed.demo import DEMO_MISSION, demo_key, result_deciding
 from sealed.devstack import DevStack, Ports
 from sealed.identity.openbao.admin import VaultAdmin
 from sealed.identity.profiles import load_profile
@@ -65,6 +65,8 @@ def recorded_missions() -> dict[str, tuple[MissionSpec, str | None]]:
 
 async def record(settings: Settings) -> None:
     client = await connect(settings)
+    # The demo's comment waits for the demo approver (the stack made its key).
+    key = demo_key(settings.data_dir)
     async with build_worker(client, settings):
         for name, (spec, abort_reason) in recorded_missions().items():
             handle = await missions.submit(client, settings, spec, f"history-{name}")
@@ -73,7 +75,7 @@ async def record(settings: Settings) -> None:
                     await missions.wait_for_pending(client, handle.id, "tool:")
                 await asyncio.sleep(1.5)  # the tool is running and heartbeats
                 await missions.abort(client, handle.id, abort_reason)
-            result = await handle.result()
+            result = await result_deciding(client, handle, key)
             history = await handle.fetch_history()
             path = HISTORIES / f"{name}.json"
             path.write_text(json.dumps(json.loads(history.to_json()), indent=1) + "\n")

@@ -86,6 +86,7 @@ def describe(state: ApprovalState) -> list[str]:
         f"{r.mission_id}  {r.id}",
         f"  tool:      {printable(r.tool)} ({r.privilege})",
         f"  arguments: {printable(arguments)}",
+        f"  digest:    {r.digest}",
         f"  approvers: {', '.join(r.approvers)}; {approved}",
         f"  deadline:  {r.deadline:%F %T %Z} (then {r.on_timeout}{escalated})",
     ]

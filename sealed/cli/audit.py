@@ -75,7 +75,38 @@ def verify(
 
 def describe_record(r: AuditRecord) -> str:
     cells = (r.ts, r.kind, r.tool, r.secret, r.lease_id, r.outcome, r.reason)
-    return printable("  ".join("-" if c is None else c for c in cells))
+    line = "  ".join("-" if c is None else c for c in cells)
+    if r.actor:
+        line += f"  by {r.actor}"
+    for name in ("request", "approval"):  # which approval an event belongs to
+        if name in r.details:
+            line += f"  {name} {r.details[name]}"
+    return printable(line)
+
+
+# An approval's chain as the demo shows it, in the order it happens.
+_CHAIN = ("approval.requested", "approval.decided", "credential.issued", "credential.revoked")
+
+
+def approval_trail(records: list[AuditRecord]) -> list[str]:
+    """Each approval's chain: its request, the decisions on it, the credentials
+    issued for the call it released (they carry its id) and their revocation."""
+    lines = []
+    requests = [r.details["request"] for r in records if r.kind == "approval.requested"]
+    for request in dict.fromkeys(requests):
+        for r in records:
+            mine = r.details.get("request" if r.kind.startswith("approval.") else "approval")
+            if r.kind not in _CHAIN or mine != request:
+                continue
+            if r.kind == "approval.requested":
+                said = f"{r.tool} digest {str(r.details.get('digest', '-'))[:16]}…"
+            elif r.kind == "approval.decided":
+                key = r.details.get("key", "-")
+                said = f"{r.details.get('decision', '-')} by {r.actor} (key {key})"
+            else:
+                said = f"{r.secret} lease {r.lease_id} ({r.outcome})"
+            lines.append(printable(f"{request}  {r.kind:<19} {said}"))
+    return lines
 
 
 @app.command()

@@ -10,8 +10,10 @@ from typing import Annotated
 import typer
 
 from sealed import missions
+from sealed.approvals import ApprovalState
 from sealed.audit import AuditEvent
 from sealed.cli._shared import MissionArg, actor, admin, audit_log, fail, settings
+from sealed.cli.approvals import describe
 from sealed.client import connect
 from sealed.config import Settings
 from sealed.identity.profiles import Profile
@@ -67,11 +69,23 @@ def submit(
             typer.echo(f"on {queue}: served by `sealed worker --profiles {profile.name}`", err=True)
         if not wait:
             return None
-        return await missions.follow(handle, typer.echo)
+        return await missions.follow(handle, typer.echo, _told_to_wait)
 
     result = asyncio.run(go())
     if result is not None:
         print_result(result, current)
+
+
+async def _told_to_wait(state: ApprovalState) -> None:
+    """Following a mission: a call it holds for approval, and how to decide it."""
+    typer.secho("waiting for approval:", fg=typer.colors.YELLOW, bold=True)
+    for line in describe(state):
+        typer.echo(f"  {line}")
+    r = state.request
+    typer.echo(
+        f"  decide: `sealed approve {r.mission_id} {r.id} --as NAME --key FILE` "
+        "(or `sealed deny ... --reason R`)"
+    )
 
 
 def status(mission_id: MissionArg) -> None:

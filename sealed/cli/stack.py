@@ -5,22 +5,31 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
+import threading
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from temporalio.client import Client
 
 from sealed import missions
+from sealed.approvals import ApprovalState
+from sealed.approvals.decision import Verdict
+from sealed.approvals.keys import ApproverKeyError, fingerprint, public_text
 from sealed.audit import AuditLog
 from sealed.cli._shared import DataDir, fail, host_port, settings
-from sealed.cli.audit import describe_record
+from sealed.cli.approvals import describe
+from sealed.cli.audit import approval_trail, describe_record
 from sealed.cli.missions import load_mission_or_exit, print_result
 from sealed.client import connect
 from sealed.config import Settings
-from sealed.demo import DEMO_MISSION
+from sealed.demo import DEMO_APPROVER, DEMO_MISSION, decision, demo_key
 from sealed.devstack import DevStack, Ports, StackError, StackInfo, find_running
 from sealed.models import MissionResult, MissionStatus
+from sealed.terminal import printable
 
 
 def _ports(settings: Settings) -> Ports:
@@ -90,17 +99,33 @@ def dev(data_dir: DataDir = None) -> None:
         stack.stop()
 
 
+YES_HELP = "start the stack and approve the demo's call (the demo approver's key) without asking"
+
+
 def demo(
-    yes: Annotated[
-        bool, typer.Option("--yes", "-y", help="start the stack without asking")
-    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help=YES_HELP)] = False,
     exit_: Annotated[
         bool, typer.Option("--exit", help="stop the stack when the mission ends")
     ] = False,
     mission: Annotated[Path, typer.Option(help="mission spec to run")] = DEMO_MISSION,
 ) -> None:
-    """Start the embedded stack if needed, run the demo mission and follow it live."""
+    """Start the embedded stack if needed, run the demo mission and follow it live.
+
+    The mission pauses before its ticket comment for a human approval: asked
+    here (approve? [y/N]), or given with the demo approver's key with --yes."""
     current = settings()
+    if current.operator == DEMO_APPROVER:
+        raise fail(
+            f"the operator is '{DEMO_APPROVER}', who approves the demo's call: a mission's "
+            "submitter may not approve it (set SEALED_OPERATOR to your own name)",
+            code=2,
+        )
+    if not yes and not sys.stdin.isatty():
+        raise fail(
+            "the demo asks in the terminal before its ticket comment runs (approve? [y/N]), "
+            "and stdin is not one: pass --yes to approve with the demo approver's key",
+            code=2,
+        )
     stack: DevStack | None = None
     if find_running(current.data_dir) is None:
         if not yes and not typer.confirm("No stack is running. Start the embedded stack?"):
@@ -111,12 +136,17 @@ def demo(
         current = settings()
     try:
         spec, profile = load_mission_or_exit(mission, current)
+        try:
+            key = demo_key(current.data_dir)
+        except ApproverKeyError as exc:
+            raise fail(f"no demo approver key ({exc}): restart the stack (`sealed dev`)") from exc
 
         async def go() -> MissionResult:
             client = await connect(current)
             handle = await missions.submit(client, current, spec, profile=profile)
             typer.secho(f"submitted {handle.id} ({spec.name}, profile {spec.profile})", bold=True)
-            return await missions.follow(handle, typer.echo)
+            answer = _approver(client, key, asking=not yes)
+            return await missions.follow(handle, typer.echo, answer)
 
         result = asyncio.run(go())
         print_result(result, current)
@@ -124,6 +154,11 @@ def demo(
         typer.echo(f"audit trail ({len(trail)} events; `sealed audit show {result.mission_id}`):")
         for record in trail:
             typer.echo(f"  {describe_record(record)}")
+        chain = approval_trail(trail)
+        if chain:
+            typer.echo("approval: request -> decision -> credential issued -> revoked")
+            for line in chain:
+                typer.echo(f"  {line}")
         if stack is not None and not exit_ and sys.stdin.isatty():
             typer.echo("The stack stays up so the link works; Ctrl-C stops it.")
             _wait_for_interrupt(stack)
@@ -132,3 +167,66 @@ def demo(
             stack.stop()
     if result.status != MissionStatus.COMPLETED:
         raise typer.Exit(1)
+
+
+def _approver(
+    client: Client, key: Ed25519PrivateKey, *, asking: bool
+) -> Callable[[ApprovalState], Awaitable[None]]:
+    """What the demo does with a request its mission waits on: show it, ask
+    (or, not asking, approve), and send the demo approver's signed decision."""
+
+    async def answer(state: ApprovalState) -> None:
+        request = state.request
+        typer.secho("approval needed:", fg=typer.colors.YELLOW, bold=True)
+        for line in describe(state):
+            typer.echo(f"  {line}")
+        if DEMO_APPROVER not in request.approvers:
+            typer.echo(
+                f"  the demo approver may not decide it: `sealed approve {request.mission_id} "
+                f"{request.id} --as NAME --key FILE` (or `sealed deny`)"
+            )
+            return
+        if asking:
+            verdict: Verdict = "approve" if await _confirm("approve?") else "deny"
+        else:
+            verdict = "approve"
+            typer.echo(f"  approving as {DEMO_APPROVER} (--yes)")
+        reason = "" if verdict == "approve" else "denied at the demo's prompt"
+        try:
+            status = await missions.decide(client, decision(key, state, verdict, reason=reason))
+        except missions.DecisionRefused as exc:
+            typer.secho(f"  refused: {printable(str(exc))}", fg=typer.colors.RED)
+            return
+        said = "approved" if verdict == "approve" else "denied"
+        mine = fingerprint(public_text(key))
+        typer.echo(
+            f"  {request.id}: {said} by {DEMO_APPROVER} (key {mine}); the request is {status}"
+        )
+
+    return answer
+
+
+async def _confirm(question: str) -> bool:
+    """typer.confirm (default no) without blocking the loop: in a daemon thread,
+    so a mission that ends meanwhile (or Ctrl-C) is not held up by the prompt."""
+    loop = asyncio.get_running_loop()
+    answered: asyncio.Future[bool] = loop.create_future()
+
+    def settle(value: bool | None, error: BaseException | None) -> None:
+        if answered.done():
+            return
+        if error is not None:
+            answered.set_exception(error)
+        else:
+            answered.set_result(bool(value))
+
+    def ask() -> None:
+        try:
+            value = typer.confirm(question, default=False)
+        except BaseException as exc:  # click.Abort on EOF or Ctrl-D: told to the loop
+            loop.call_soon_threadsafe(settle, None, exc)
+        else:
+            loop.call_soon_threadsafe(settle, value, None)
+
+    threading.Thread(target=ask, name="demo-prompt", daemon=True).start()
+    return await answered

@@ -18,8 +18,9 @@ from pathlib import Path
 import httpx
 from temporalio.client import Client
 
+from sealed.approvals.keys import ApproverKeyError, public_text
 from sealed.config import CODEC_TOKEN_FILE
-from sealed.demo import EXAMPLE_PROFILES, TICKET_WRITERS
+from sealed.demo import DEMO_APPROVER, EXAMPLE_PROFILES, TICKET_WRITERS, demo_key, demo_key_file
 from sealed.devstack.binaries import executable
 from sealed.devstack.children import Children, StackError
 from sealed.devstack.info import STATE_FILE, StackInfo, find_running
@@ -136,17 +137,26 @@ class DevStack:
 
     def _start_vault(self) -> None:
         """OpenBao, provisioned on every start by the bootstrap production runs
-        (idempotent; new secret ids each start) with the example profiles, and
-        the demo's ticket token."""
+        (idempotent; new secret ids each start) with the example profiles, the
+        demo's ticket token and the demo approver: its key made on the first
+        start (data_dir/approvers, 0600) and reused, its public key registered."""
         addr, root = start_openbao(self.children, self.data_dir, self.ports)
         admin = VaultAdmin(addr, root)
         tickets_token = private_random(self.data_dir / TICKETS_TOKEN_FILE)
+        try:
+            approver = public_text(demo_key(self.data_dir, create=True))
+        except (ApproverKeyError, OSError) as exc:
+            raise StackError(
+                f"the demo approver's key {demo_key_file(self.data_dir)}: {exc} "
+                "(move it away and start again to make a new one)"
+            ) from exc
         try:
             # Every process of an earlier start is gone: so are their logins.
             report, logins = bootstrap(
                 admin,
                 profiles=EXAMPLE_PROFILES,
                 values={"tickets_token": tickets_token},
+                approvers={DEMO_APPROVER: approver},
                 replace_logins=True,
             )
         except BootstrapError as exc:
@@ -156,6 +166,10 @@ class DevStack:
             login.write(self.data_dir)
         if report.profiles_revoked:
             self.say(f"revoked, not applied: {', '.join(report.profiles_revoked)}")
+        if report.approvers_registered:
+            self.say(
+                f"registered approver '{DEMO_APPROVER}' (its key: {demo_key_file(self.data_dir)})"
+            )
 
     def _start_codec(self, info: StackInfo) -> None:
         """`sealed codec-server`, as production runs it: the keys read from

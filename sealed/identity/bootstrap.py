@@ -15,7 +15,10 @@ the production shape (docker-compose.yml). With an operator token it creates:
 - every profile in a folder: its per-tool policies and its token role (a
   revoked profile is left revoked);
 - secrets given to it by name (the dev stack's demo ticket token; production
-  keeps its own secrets in OpenBao by its own means).
+  keeps its own secrets in OpenBao by its own means);
+- approvers' public keys given to it by name (the dev stack's demo approver;
+  production registers its approvers with `sealed keys`): the key given is
+  the one kept, whatever was registered under that name before.
 
 Key material stays in OpenBao: only key ids are reported. The logins are
 returned for the caller to write as 0600 files; never printed or logged."""
@@ -94,6 +97,8 @@ class BootstrapReport(BaseModel):
     codec_current: str
     profiles_applied: list[str]
     profiles_revoked: list[str]
+    # Approvers whose key was registered or replaced by this run.
+    approvers_registered: list[str] = []
 
 
 def ensure_kv(client: hvac.Client, mount: str = KV_MOUNT, timeout: float = 30.0) -> None:
@@ -209,12 +214,14 @@ def bootstrap(
     profiles: Path | None,
     secret_id_ttl: str = DEFAULT_SECRET_ID_TTL,
     values: Mapping[str, str] | None = None,
+    approvers: Mapping[str, str] | None = None,
     replace_logins: bool = False,
     workers_for: Sequence[Sequence[str]] = (),
 ) -> tuple[BootstrapReport, list[AppRoleLogin]]:
     """Everything above, in order; safe to run again at any time. The profiles
     are read (and a bad one refused) before anything is created. `workers_for`:
-    the sets of dedicated profiles that each get a per-profile worker's login."""
+    the sets of dedicated profiles that each get a per-profile worker's login;
+    `approvers`: public keys (`ed25519:<base64>`) to register by name."""
     to_apply = load_profiles(profiles) if profiles is not None else []
     sets = sorted({tuple(sorted(set(names))) for names in workers_for if names})
     client = admin.client
@@ -231,6 +238,11 @@ def bootstrap(
         for name, value in (values or {}).items():
             step = f"secret '{name}'"
             admin.put_secret(name, value)
+        registered = []
+        for name, public in (approvers or {}).items():
+            step = f"approver '{name}'"
+            if admin.register_approver(name, public, replace=True):
+                registered.append(name)
         applied, revoked = [], []
         for profile in to_apply:
             step = f"profile '{profile.name}'"
@@ -269,5 +281,6 @@ def bootstrap(
         codec_current=keyring.current,
         profiles_applied=applied,
         profiles_revoked=revoked,
+        approvers_registered=registered,
     )
     return report, logins

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+from sealed.demo import DEMO_APPROVER, demo_key_file
 from sealed.devstack import find_running
 
 
@@ -38,16 +39,46 @@ def pids_alive(pids: list[int]) -> list[int]:
 
 
 def test_demo_starts_the_stack_runs_the_mission_and_cleans_up(fresh_env):
+    data_dir = Path(fresh_env["SEALED_DATA_DIR"])
     done = sealed("demo", "--yes", "--exit", env=fresh_env)
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
     assert "starting the embedded stack" in out
     assert "model: Let me look at the queue. -> tickets.list({})" in out
-    assert "tickets.comment" in out
+    # The comment waited for the demo approver, whom the stack made on its first start.
+    key_file = demo_key_file(data_dir)
+    assert f"registered approver '{DEMO_APPROVER}' (its key: {key_file})" in out
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert "approval needed:" in out and "tickets.comment (high)" in out
+    assert f"approval-call-4-0: approved by {DEMO_APPROVER}" in out
     assert "completed (5 turns, 4 tool calls)" in out
     ui = fresh_env["SEALED_TEMPORAL_UI_URL"]
     assert f"Web UI: {ui}/namespaces/default/workflows/mission-ticket-triage-" in out
-    assert find_running(Path(fresh_env["SEALED_DATA_DIR"])) is None
+    trail = out.split("approval: request -> decision -> credential issued -> revoked\n")[1]
+    assert [line.split()[1] for line in trail.splitlines()] == [
+        "approval.requested",
+        "approval.decided",
+        "credential.issued",
+        "credential.issued",
+        "credential.revoked",
+        "credential.revoked",
+    ]
+    assert find_running(data_dir) is None
+
+    # A second start reuses the key and its registration; the demo runs again.
+    key = key_file.read_bytes()
+    again = sealed("demo", "--yes", "--exit", env=fresh_env)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "registered approver" not in again.stdout
+    assert f"approval-call-4-0: approved by {DEMO_APPROVER}" in again.stdout
+    assert key_file.read_bytes() == key
+
+
+def test_demo_without_a_terminal_or_yes_says_to_pass_yes(fresh_env):
+    done = sealed("demo", env=fresh_env, timeout=60)
+    assert done.returncode == 2
+    assert "pass --yes" in done.stderr and done.stdout == ""
+    assert not Path(fresh_env["SEALED_DATA_DIR"]).exists()  # nothing was started
 
 
 def test_dev_twice_then_ctrl_c_stops_every_server(fresh_env):

@@ -4,6 +4,7 @@ test session, on free ports; tests run their own workers against it."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -11,11 +12,15 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from sealed import missions
+from sealed.approvals.decision import Verdict
 from sealed.client import connect
 from sealed.config import DEFAULT_TOOL_MODULES, Settings
+from sealed.demo import DEMO_APPROVER, decision, demo_key
 from sealed.devstack import DevStack, Ports, StackInfo
 from sealed.identity.openbao.admin import VaultAdmin
 from sealed.identity.profiles import load_profile
@@ -89,14 +94,57 @@ def tickets_token(stack: StackInfo) -> str:
     return (Path(stack.data_dir) / "tickets-token").read_text().strip()
 
 
+@pytest.fixture(scope="session")
+def demo_approver_key(stack: StackInfo) -> Ed25519PrivateKey:
+    """The demo approver's key, as the stack made and registered it."""
+    return demo_key(Path(stack.data_dir))
+
+
+@contextlib.asynccontextmanager
+async def demo_approvals(
+    client: Client,
+    key: Ed25519PrivateKey,
+    verdict: Verdict = "approve",
+    prefix: str = "mission-ticket-triage-",
+    after: float = 0.0,
+) -> AsyncIterator[list[str]]:
+    """Meanwhile, each request that a mission whose id starts with `prefix`
+    waits on and the demo approver may decide is decided (signed with `key`),
+    `after` seconds once seen: for missions submitted by a command (`sealed
+    submit --wait`), whose id the test learns only at the end. Yields the
+    requests decided, as mission/request."""
+    decided: list[str] = []
+
+    async def watch() -> None:
+        while True:
+            waiting, _ = await missions.pending_approvals(client)
+            for state in waiting:
+                request = state.request
+                mine = request.mission_id.startswith(prefix) and DEMO_APPROVER in request.approvers
+                if mine and f"{request.mission_id}/{request.id}" not in decided:
+                    await asyncio.sleep(after)
+                    await missions.decide(client, decision(key, state, verdict))
+                    decided.append(f"{request.mission_id}/{request.id}")
+            await asyncio.sleep(0.1)
+
+    watcher = asyncio.create_task(watch())
+    try:
+        yield decided
+    finally:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+
+
 async def run_cli(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
     """The real `sealed` command in a child process (the in-process worker keeps
-    running on this loop meanwhile)."""
+    running on this loop meanwhile), with no terminal to ask in."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "sealed",
         *args,
+        stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         env={**os.environ, **env},

@@ -11,9 +11,11 @@ import hvac.exceptions
 import pytest
 import yaml
 
+from sealed.approvals.keys import new_key, public_text
 from sealed.devstack import StackInfo
 from sealed.identity.backend import SecretUnavailable
 from sealed.identity.bootstrap import CODEC_POLICY, provision_approle
+from sealed.identity.bootstrap import bootstrap as run_bootstrap
 from sealed.identity.openbao.admin import VaultAdmin
 from sealed.identity.openbao.approle import AppRoleClient
 from sealed.identity.openbao.keys import read_vault_keys
@@ -126,3 +128,19 @@ def test_the_stack_keeps_its_state_to_its_owner(stack: StackInfo):
         assert (data / secret).stat().st_mode & 0o777 == 0o600, secret
     for login in ("worker", "codec"):
         assert (data / f"{login}-secret-id").stat().st_mode & 0o777 == 0o600
+
+
+def test_bootstrap_registers_the_approvers_it_is_given_once(admin_for_tests: VaultAdmin):
+    """The dev stack hands bootstrap the demo approver's key on every start:
+    registered the first time, left alone after, replaced when the key is."""
+    name = f"approver-{uuid.uuid4().hex[:6]}"
+    first, second = public_text(new_key()), public_text(new_key())
+    report, _ = run_bootstrap(admin_for_tests, profiles=None, approvers={name: first})
+    assert report.approvers_registered == [name]
+    assert admin_for_tests.approver(name) == first
+    report, _ = run_bootstrap(admin_for_tests, profiles=None, approvers={name: first})
+    assert report.approvers_registered == []
+    report, _ = run_bootstrap(admin_for_tests, profiles=None, approvers={name: second})
+    assert report.approvers_registered == [name]
+    assert admin_for_tests.approver(name) == second
+    admin_for_tests.remove_approver(name)

@@ -13,7 +13,7 @@ from temporalio.client import Client
 from sealed import missions
 from sealed.audit import AuditEvent, AuditLog
 from sealed.demo import DEMO_MISSION
-from tests.integration.conftest import run_cli
+from tests.integration.conftest import demo_approvals, run_cli
 
 
 async def count_missions(client: Client) -> int:
@@ -37,12 +37,18 @@ async def test_bad_spec_is_reported_and_nothing_submitted(
     assert await count_missions(client) == before
 
 
-async def test_submit_wait_status_and_list(client: Client, worker, stack_env):
-    code, out, err = await run_cli("submit", str(DEMO_MISSION), "--wait", env=stack_env)
+async def test_submit_wait_status_and_list(client: Client, worker, stack_env, demo_approver_key):
+    # Decided a second after it waits: long enough for the follower to say so.
+    async with demo_approvals(client, demo_approver_key, after=1.0) as decided:
+        code, out, err = await run_cli("submit", str(DEMO_MISSION), "--wait", env=stack_env)
     assert code == 0, err
     mission_id = out.splitlines()[0]
     assert mission_id.startswith("mission-ticket-triage-")
     assert "model: Let me look at the queue. -> tickets.list({})" in out
+    # Following it says what it waits for, and how to decide it.
+    assert decided == [f"{mission_id}/approval-call-4-0"]
+    assert "waiting for approval:" in out and "tickets.comment (high)" in out
+    assert f"sealed approve {mission_id} approval-call-4-0 --as NAME --key FILE" in out
     assert f"mission {mission_id}: completed (5 turns, 4 tool calls)" in out
     assert f"/workflows/{mission_id}" in out
 
@@ -95,14 +101,14 @@ async def test_profiles_revoke_revocations_unrevoke_and_audit(
 ):
     name = f"cli-{uuid.uuid4().hex[:6]}"
     profile = tmp_path / "profile.yaml"
-    # Approvers are not enforced yet: a profile that names some is refused.
+    # Approvers are named under `approvals:`: a profile naming them at the top is refused.
     profile.write_text(
         yaml.safe_dump(
             {"name": name, "tools": {"test.stall": {}}, "secrets": {}, "approvers": ["ops@x"]}
         )
     )
     code, out, err = await run_cli("profiles", "apply", str(profile), env=stack_env)
-    assert code == 2 and "approvers are not enforced yet" in err
+    assert code == 2 and "name approvers under 'approvals: approvers:'" in err
     profile.write_text(yaml.safe_dump({"name": name, "tools": {"test.stall": {}}, "secrets": {}}))
     code, out, err = await run_cli("profiles", "apply", str(profile), env=stack_env)
     assert code == 0, err
@@ -151,10 +157,13 @@ async def test_profiles_revoke_revocations_unrevoke_and_audit(
     assert code == 0 and "audit log OK" in out
 
 
-async def test_the_audit_log_is_keyed_and_anchored_in_openbao(client, worker, stack_env, tmp_path):
+async def test_the_audit_log_is_keyed_and_anchored_in_openbao(
+    client, worker, stack_env, tmp_path, demo_approver_key
+):
     """Red team 12: a copy rewritten whole without the key, or cut short, fails
     `sealed audit verify`, which checks against the key and the anchor in OpenBao."""
-    code, out, err = await run_cli("submit", str(DEMO_MISSION), "--wait", env=stack_env)
+    async with demo_approvals(client, demo_approver_key):
+        code, out, err = await run_cli("submit", str(DEMO_MISSION), "--wait", env=stack_env)
     assert code == 0, err
     log = Path(stack_env["SEALED_DATA_DIR"]) / "audit.log"
     await asyncio.sleep(1.5)  # the worker anchors off its hot path, within a second

@@ -1,5 +1,8 @@
 """The demo mission on the real stack: real Temporal dev server, real OpenBao,
-real ticket service; and the stock `temporal` CLI sees it."""
+real ticket service; and the stock `temporal` CLI sees it. Its comment waits
+for the demo approver (the key the stack made and registered): approved, the
+audit trail runs request -> decision -> credential issued -> revoked; denied,
+the model is told and the mission still finishes."""
 
 from __future__ import annotations
 
@@ -8,30 +11,71 @@ import json
 from pathlib import Path
 
 import httpx
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from temporalio.client import Client
 
 from sealed import missions
+from sealed.approvals import ApprovalState
+from sealed.approvals.keys import fingerprint, public_text
 from sealed.audit import AuditLog
+from sealed.cli.audit import approval_trail
 from sealed.config import Settings
-from sealed.demo import DEMO_MISSION
+from sealed.demo import DEMO_APPROVER, DEMO_MISSION, deciding, demo_key_file, result_deciding
 from sealed.devstack import StackInfo
-from sealed.models import MissionStatus
+from sealed.identity.openbao.admin import VaultAdmin
+from sealed.models import Message, MissionStatus
 from sealed.spec_loader import load_mission
 from tests.containment import decoded_history, encodings, files_holding, temporal_cli
 from tests.integration.conftest import tickets_token
 
+REQUEST = "approval-call-4-0"  # the demo's comment: turn 4's first call
+
+
+def test_the_stack_made_and_registered_the_demo_approver(
+    stack: StackInfo, admin_for_tests: VaultAdmin, demo_approver_key: Ed25519PrivateKey
+):
+    key_file = demo_key_file(Path(stack.data_dir))
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert key_file.parent.stat().st_mode & 0o777 == 0o700
+    assert admin_for_tests.approver(DEMO_APPROVER) == public_text(demo_approver_key)
+
 
 async def test_demo_mission_runs_end_to_end(
-    client: Client, worker, stack: StackInfo, stack_settings: Settings
+    client: Client,
+    worker,
+    stack: StackInfo,
+    stack_settings: Settings,
+    demo_approver_key: Ed25519PrivateKey,
 ):
     spec = load_mission(DEMO_MISSION)
     handle = await missions.submit(client, stack_settings, spec)
     lines: list[str] = []
-    result = await missions.follow(handle, lines.append)
+    asked: list[ApprovalState] = []
+    approve = deciding(client, demo_approver_key)
+
+    async def answer(state: ApprovalState) -> None:
+        asked.append(state)
+        # The comment has not run, nor has any credential for it been minted.
+        kinds = [e.kind for e in AuditLog(stack_settings.audit_path()).events(handle.id)]
+        assert "credential.issued" not in kinds
+        progress = await missions.progress(client, handle.id)
+        assert progress.status == MissionStatus.AWAITING_APPROVAL
+        assert progress.pending == [f"approval:{REQUEST}"]
+        await approve(state)
+
+    result = await missions.follow(handle, lines.append, answer)
 
     assert result.status == MissionStatus.COMPLETED, result.reason
     assert result.tool_calls == 4
     assert any("tickets.comment" in line for line in lines)
+    # Held once, as the model asked for it, the submitter on record.
+    [state] = asked
+    assert state.request.id == REQUEST and state.request.tool == "tickets.comment"
+    assert state.request.arguments["ticket_id"] == 1
+    assert state.request.submitter == stack_settings.operator != DEMO_APPROVER
+    [decided] = await missions.approvals(client, handle.id)
+    assert decided.status == "approved" and decided.approved_by == [DEMO_APPROVER]
     # The comment really landed, once, under the mission's idempotency key.
     async with httpx.AsyncClient() as http:
         ticket = (await http.get(f"{stack.tickets_url}/tickets/1")).json()
@@ -50,6 +94,40 @@ async def test_demo_mission_runs_end_to_end(
     ]
     assert [e.tool for e in injections] == ["tickets.read"]
 
+    # request -> decision -> credential issued (carrying the approval) -> revoked.
+    events = AuditLog(stack_settings.audit_path()).events(handle.id)
+    chain = [
+        (e.kind, e.secret)
+        for e in events
+        if e.details.get("request") == REQUEST or e.details.get("approval") == REQUEST
+    ]
+    kinds = [kind for kind, _ in chain]
+    assert kinds[:2] == ["approval.requested", "approval.decided"]
+    issued = [secret for kind, secret in chain if kind == "credential.issued"]
+    revoked = [secret for kind, secret in chain if kind == "credential.revoked"]
+    assert sorted(issued) == sorted(revoked) == ["mission_identity", "tickets_token"]
+    assert kinds.index("credential.issued") > kinds.index("approval.decided")
+    assert max(i for i, k in enumerate(kinds) if k == "credential.issued") < kinds.index(
+        "credential.revoked"
+    )
+    [decision] = [e for e in events if e.kind == "approval.decided"]
+    assert decision.actor == DEMO_APPROVER and decision.details["decision"] == "approve"
+    assert decision.details["key"] == fingerprint(public_text(demo_approver_key))
+    # Every credential the mission got, it got for this approval.
+    assert all(
+        e.details.get("approval") == REQUEST for e in events if e.kind.startswith("credential.")
+    )
+    trail = approval_trail(events)
+    assert [line.split()[1] for line in trail] == [
+        "approval.requested",
+        "approval.decided",
+        "credential.issued",
+        "credential.issued",
+        "credential.revoked",
+        "credential.revoked",
+    ]
+    assert all(line.startswith(REQUEST) for line in trail)
+
     shown = json.loads(temporal_cli(stack, "workflow", "show", "-w", handle.id))
     kinds = [e["eventType"] for e in shown["events"]]
     assert kinds[0].endswith("WORKFLOW_EXECUTION_STARTED")
@@ -65,10 +143,42 @@ async def test_demo_mission_runs_end_to_end(
     assert handle.id in listed
 
 
-async def test_list_filters_by_status(client: Client, worker, stack_settings: Settings):
+async def test_a_denied_comment_is_refused_to_the_model_and_the_mission_finishes(
+    client: Client,
+    worker,
+    stack: StackInfo,
+    stack_settings: Settings,
+    demo_approver_key: Ed25519PrivateKey,
+):
+    handle = await missions.submit(client, stack_settings, load_mission(DEMO_MISSION))
+    result = await result_deciding(
+        client, handle, demo_approver_key, "deny", reason="not on a Friday"
+    )
+
+    assert result.status == MissionStatus.COMPLETED, result.reason
+    assert result.tool_calls == 4
+    transcript = await handle.query("transcript", result_type=list[Message])
+    [refusal] = [m for m in transcript if m.name == "tickets.comment"]
+    assert refusal.is_error
+    assert refusal.content == (f"tool refused: {DEMO_APPROVER} denied this call: not on a Friday")
+    # Nothing landed, and no credential was minted for the call.
+    async with httpx.AsyncClient() as http:
+        ticket = (await http.get(f"{stack.tickets_url}/tickets/1")).json()
+    assert not [c for c in ticket["comments"] if handle.id in (c["idempotency_key"] or "")]
+    events = AuditLog(stack_settings.audit_path()).events(handle.id)
+    assert not [e for e in events if e.kind.startswith("credential.")]
+    [denied] = [e for e in events if e.kind == "approval.decided"]
+    assert denied.details["decision"] == "deny" and denied.reason == "not on a Friday"
+    [state] = await missions.approvals(client, handle.id)
+    assert state.status == "denied" and state.decided_by == DEMO_APPROVER
+
+
+async def test_list_filters_by_status(
+    client: Client, worker, stack_settings: Settings, demo_approver_key: Ed25519PrivateKey
+):
     spec = load_mission(DEMO_MISSION)
     handle = await missions.submit(client, stack_settings, spec)
-    await handle.result()
+    await result_deciding(client, handle, demo_approver_key)
     async with asyncio.timeout(10):  # visibility is eventually consistent
         while True:
             rows = await missions.list_missions(client, MissionStatus.COMPLETED)
@@ -80,15 +190,27 @@ async def test_list_filters_by_status(client: Client, worker, stack_settings: Se
 
 
 async def test_the_tickets_token_never_leaves_the_tool_activity(
-    client: Client, worker, stack: StackInfo, stack_settings: Settings, capfd
+    client: Client,
+    worker,
+    stack: StackInfo,
+    stack_settings: Settings,
+    demo_approver_key: Ed25519PrivateKey,
+    capfd,
 ):
     """The containment test: the ticket write token (the canary; random per
-    stack) reaches the comment tool, and in no encoding is it in the history,
-    any model input, the transcript, a log line, either audit log or
-    Temporal's database."""
+    stack) reaches the comment tool, once its call is approved, and in no
+    encoding is it in the history, any model input, the transcript, a log
+    line, either audit log or Temporal's database. Nor is the approver's
+    private key anywhere but its own file (the decision in the history is
+    only signed with it)."""
     token = tickets_token(stack)
     handle = await missions.submit(client, stack_settings, load_mission(DEMO_MISSION))
-    assert (await handle.result()).status == MissionStatus.COMPLETED
+    result = await result_deciding(client, handle, demo_approver_key)
+    assert result.status == MissionStatus.COMPLETED
+    async with httpx.AsyncClient() as http:
+        ticket = (await http.get(f"{stack.tickets_url}/tickets/1")).json()
+    # The token really reached the tool: its write was accepted.
+    assert [c for c in ticket["comments"] if handle.id in (c["idempotency_key"] or "")]
 
     stored = decoded_history((await handle.fetch_history()).to_json())
     # Decrypted through the codec server, as an operator would read it.
@@ -108,6 +230,10 @@ async def test_the_tickets_token_never_leaves_the_tool_activity(
     transcript = json.dumps(await handle.query("transcript"))
     out, err = capfd.readouterr()
     assert "tickets.comment" in history  # the call is there, its credential is not
+    # So is the signed decision that released it (readable through the codec).
+    assert REQUEST in history
+    assert f'\\"approver\\":\\"{DEMO_APPROVER}\\"' in history
+    assert REQUEST not in stored
     # What Temporal stores is ciphertext: not even the mission's goal is in clear.
     assert "Review the open support tickets" in history
     assert "Review the open support tickets" not in stored
@@ -125,3 +251,11 @@ async def test_the_tickets_token_never_leaves_the_tool_activity(
         assert all(credential not in text for text in texts.values()), name
     for clear in ("Review the open support tickets", "I reset my password this morning"):
         assert files_holding(clear, Path(stack.data_dir), ("temporal.db*",)) == []
+    private = demo_approver_key.private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
+    pem = demo_key_file(data_dir).read_text()
+    body = "".join(pem.splitlines()[1:-1])  # the base64 of the PKCS#8 document
+    for form in (private.hex(), body):
+        assert files_holding(form, data_dir) == [], "the approver's key leaked"
+        assert all(form not in text for text in texts.values())

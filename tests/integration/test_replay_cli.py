@@ -9,7 +9,7 @@ import pytest
 from temporalio.client import Client
 
 from sealed import missions
-from sealed.demo import DEMO_MISSION
+from sealed.demo import DEMO_MISSION, result_deciding
 from sealed.devstack import free_ports
 from sealed.devstack.binaries import executable
 from sealed.identity.openbao.approle import AppRoleClient
@@ -21,11 +21,13 @@ from tests.integration.conftest import run_cli
 
 
 async def test_replay_and_the_original_prompt(
-    client: Client, worker, stack, stack_settings, stack_env, tmp_path
+    client: Client, worker, stack, stack_settings, stack_env, tmp_path, demo_approver_key
 ):
+    """The demo mission, its comment approved on the way: a history that
+    waited for a signed decision replays."""
     spec = load_mission(DEMO_MISSION)
     handle = await missions.submit(client, stack_settings, spec)
-    await handle.result()
+    await result_deciding(client, handle, demo_approver_key)
 
     code, out, err = await run_cli("replay", handle.id, env=stack_env)
     assert code == 0, err

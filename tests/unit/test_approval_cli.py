@@ -7,6 +7,7 @@ same commands against a real stack: tests/integration/test_approval_cli.py."""
 from __future__ import annotations
 
 import json
+import os
 import shlex
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -51,9 +52,11 @@ def request(**changes: Any) -> ApprovalRequest:
 @pytest.fixture
 def stackless(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """No stack and no Temporal: `connect` hands back a stand-in client, the
-    mission's approvals are `STATES`, and decisions sent are kept."""
+    mission's approvals are `STATES`, and decisions sent are kept. The
+    default settings: none a session's stack (integration) put in the environment."""
+    for name in [n for n in os.environ if n.startswith("SEALED_")]:
+        monkeypatch.delenv(name)
     monkeypatch.setenv("SEALED_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("SEALED_CODEC_TOKEN", raising=False)
 
     async def connect(_: Any) -> object:
         return object()
