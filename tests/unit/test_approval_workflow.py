@@ -56,13 +56,28 @@ async def guarded(ctx: ToolContext, args: Note) -> str:
     return f"noted on {args.ticket}: {args.text}"
 
 
+FLAKY: list[str] = []
+
+
+@tool(name="test.guarded_flaky", privilege="high")
+async def guarded_flaky(ctx: ToolContext, args: Note) -> str:
+    """Fails its first attempt (the activity is retried), then writes."""
+    FLAKY.append(ctx.call_id)
+    if len(FLAKY) == 1:
+        raise RuntimeError("upstream hiccup")
+    return "noted"
+
+
 def profile(**approvals: Any) -> Profile:
-    policy = {"required": [{"tools": ["test.guarded"]}], "approvers": ["alice", "bob"]}
+    policy = {
+        "required": [{"tools": ["test.guarded", "test.guarded_flaky"]}],
+        "approvers": ["alice", "bob"],
+    }
     policy.update(approvals)
     return Profile.model_validate(
         {
             "name": "held",
-            "tools": {"test.guarded": {"secrets": ["api_key"]}},
+            "tools": {"test.guarded": {"secrets": ["api_key"]}, "test.guarded_flaky": {}},
             "secrets": {"api_key": {"backend": "dict", "ref": "api_key"}},
             "approvals": policy,
         }
@@ -104,7 +119,7 @@ class Held:
                 audit=self.audit,
                 approvers=StaticApproverKeys(PUBLIC),
             ),
-            tools={"test.guarded": REGISTRY["test.guarded"]},
+            tools={name: REGISTRY[name] for name in ("test.guarded", "test.guarded_flaky")},
         )
 
     async def sign(
@@ -348,3 +363,40 @@ async def test_a_mission_may_not_loosen_its_profiles_approvals(time_skipping_env
         result = await handle.result()
     assert result.status == MissionStatus.FAILED
     assert result.reason is not None and "not among the profile's" in result.reason
+
+
+async def test_a_retried_approved_call_reuses_its_approval(time_skipping_env, tmp_path):
+    FLAKY.clear()
+    held = Held(time_skipping_env, tmp_path, profile())
+    spec = MissionSpec.model_validate(
+        {
+            "name": "held",
+            "profile": "held",
+            "goal": "write a note",
+            "model": {
+                "provider": "scripted",
+                "script": {
+                    "turns": [
+                        {
+                            "tool_calls": [
+                                {
+                                    "name": "test.guarded_flaky",
+                                    "arguments": {"ticket": 7, "text": "hi"},
+                                }
+                            ]
+                        },
+                        {"final": "done"},
+                    ]
+                },
+            },
+            "tools": ["test.guarded_flaky"],
+        }
+    )
+    async with held.worker:
+        handle = await held.start(spec)
+        (state,) = await pending(handle)
+        await handle.signal(APPROVE_SIGNAL, await held.sign(state, "alice"))
+        assert (await handle.result()).status == MissionStatus.COMPLETED
+        states = await handle.query(APPROVALS_QUERY, result_type=list[ApprovalState])
+    assert len(FLAKY) == 2 and len(set(FLAKY)) == 1  # two attempts of one call
+    assert len(states) == 1  # and one approval for both
