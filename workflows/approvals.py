@@ -35,6 +35,11 @@ NOTIFY_RETRY = RetryPolicy(
 )
 
 
+# workflow.patched id: histories recorded while decisions were ordinary
+# activities replay on that path.
+_LOCAL_DECISION_RECORD = "local-decision-record"
+
+
 class ApprovalTimedOut(Exception):
     """No decision in time, and the policy says the mission aborts."""
 
@@ -228,15 +233,22 @@ class ApprovalDesk:
         request: ApprovalRequest | None,
         **fields: str | None,
     ) -> None:
+        event = ApprovalEvent(
+            kind=kind, mission_id=self._mission_id, request_id=request_id, request=request, **fields
+        )
+        if kind == "approval.decided" and workflow.patched(_LOCAL_DECISION_RECORD):
+            # The call waits for this record: written by the worker running this
+            # workflow task, it costs no trip through the task queue.
+            await workflow.execute_local_activity(
+                APPROVAL_EVENT,
+                event,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=AUDIT_RETRY,
+            )
+            return
         await workflow.execute_activity(
             APPROVAL_EVENT,
-            ApprovalEvent(
-                kind=kind,
-                mission_id=self._mission_id,
-                request_id=request_id,
-                request=request,
-                **fields,
-            ),
+            event,
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=AUDIT_RETRY,
         )
