@@ -16,7 +16,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from sealed.activities.heartbeat import heartbeating
-from sealed.approvals.policy import ApprovalPolicyError, CallPolicy
+from sealed.approvals.policy import CallPolicy
 from sealed.approvals.registry import ApproverKeys, ApproverUnknown
 from sealed.audit import AuditLog
 from sealed.contract import MODEL_TURN, RUN_TOOL
@@ -113,10 +113,7 @@ class MissionActivities:
         """How the calls this turn asks for are held for approval: the profile's
         floor tightened by the mission, with the approvers' keys as registered
         now (a name with none fails the mission: nobody could approve)."""
-        try:
-            approvals = profile.approvals.tightened(request.approvals)
-        except ValueError as exc:
-            raise ApprovalPolicyError(str(exc)) from None
+        approvals = profile.approvals.tightened(request.approvals)
         keys: dict[str, str] = {}
         if approvals.required:
             if self._approver_keys is None:
@@ -128,10 +125,7 @@ class MissionActivities:
 
     @staticmethod
     def _needs_approval(profile: Profile, request: ToolCallInput, tool: ToolDef) -> bool:
-        try:
-            approvals = profile.approvals.tightened(request.approvals)
-        except ValueError as exc:
-            raise ApprovalPolicyError(str(exc)) from None
+        approvals = profile.approvals.tightened(request.approvals)
         return approvals.needs_approval(tool.name, tool.privilege, request.call.arguments)
 
     @activity.defn(name=MODEL_TURN)

@@ -109,8 +109,10 @@ class ApprovalPolicy(Strict):
             raise ValueError("approvals are required but no approver is named")
         if self.on_timeout == "escalate" and not self.escalate_to:
             raise ValueError("on_timeout: escalate needs escalate_to approvers")
-        if self.escalate_to and self.on_timeout != "escalate":
-            raise ValueError("escalate_to is only used with on_timeout: escalate")
+        if (self.escalate_to or self.escalation_timeout) and self.on_timeout != "escalate":
+            raise ValueError(
+                "escalate_to and escalation_timeout are only used with on_timeout: escalate"
+            )
         for who, names in (("approvers", self.approvers), ("escalate_to", self.escalate_to)):
             if len(set(names)) != len(names):
                 raise ValueError(f"{who} lists a name twice")
@@ -132,8 +134,9 @@ class ApprovalPolicy(Strict):
         return any(rule.applies(tool, privilege, arguments) for rule in self.required)
 
     def tightened(self, mission: ApprovalsSpec) -> ApprovalPolicy:
-        """This floor with a mission's additions; ValueError names anything the
-        mission would loosen (declared means enforced: it is refused, not ignored)."""
+        """This floor with a mission's additions; ApprovalPolicyError names
+        anything the mission would loosen, or a result that cannot be met
+        (declared means enforced: it is refused, not ignored)."""
         problems = []
         outside = [a for a in mission.approvers if a not in self.approvers]
         if outside:
@@ -158,10 +161,16 @@ class ApprovalPolicy(Strict):
                 f"on_timeout {mission.on_timeout} is weaker than the profile's {self.on_timeout}"
             )
         if problems:
-            raise ValueError(
+            raise ApprovalPolicyError(
                 "the mission's approvals would loosen its profile's: " + "; ".join(problems)
             )
         on_timeout = mission.on_timeout or self.on_timeout
+        try:
+            return self._with(mission, on_timeout)
+        except ValueError as exc:  # e.g. rules added where the profile names no approver
+            raise ApprovalPolicyError(str(exc)) from None
+
+    def _with(self, mission: ApprovalsSpec, on_timeout: TimeoutAction) -> ApprovalPolicy:
         return ApprovalPolicy(
             required=[*self.required, *mission.required],
             approvers=mission.approvers or self.approvers,
@@ -190,6 +199,6 @@ class CallPolicy(Strict):
         return self.privileges.get(tool, "critical")
 
 
-class ApprovalPolicyError(Exception):
+class ApprovalPolicyError(ValueError):
     """A mission's approvals would loosen its profile's, or cannot be met (not
     retryable: the mission fails with the reason)."""
