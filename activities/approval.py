@@ -26,24 +26,37 @@ def signature(secret: bytes, body: bytes) -> str:
     return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
 
 
+class WebhookFailed(Exception):
+    """A webhook did not take the request (says which by number, never its URL)."""
+
+
 class WebhookNotifier:
     def __init__(self, urls: list[str], secret: bytes | None, timeout: float = 5.0) -> None:
         self._urls = urls
         self._secret = secret
         self._timeout = timeout
 
-    async def notify(self, request: ApprovalRequest) -> list[str]:
+    async def notify(self, request: ApprovalRequest) -> int:
         """POSTs to every webhook; raises on the first that fails (the activity
-        is retried with backoff). Returns the webhooks reached."""
+        is retried with backoff), naming it by its place in the list only: a
+        webhook's URL is often itself a credential (Slack's, Teams'), and the
+        error reaches history and the audit log. Returns how many were told."""
         body = request.model_dump_json().encode()
         headers = {"Content-Type": "application/json"}
         if self._secret is not None:
             headers[SIGNATURE_HEADER] = signature(self._secret, body)
         async with httpx.AsyncClient(timeout=self._timeout, follow_redirects=False) as client:
-            for url in self._urls:
-                response = await client.post(url, content=body, headers=headers)
-                response.raise_for_status()
-        return list(self._urls)
+            for number, url in enumerate(self._urls, 1):
+                try:
+                    response = await client.post(url, content=body, headers=headers)
+                except httpx.HTTPError as exc:
+                    failure = type(exc).__name__
+                else:
+                    if response.is_success:
+                        continue
+                    failure = f"HTTP {response.status_code}"
+                raise WebhookFailed(f"approval webhook {number} of {len(self._urls)}: {failure}")
+        return len(self._urls)
 
 
 class ApprovalActivities:
@@ -68,7 +81,7 @@ class ApprovalActivities:
                 kind="approval.notified",
                 mission_id=request.mission_id,
                 tool=request.tool,
-                details={"request": request.id, "webhooks": len(reached)},
+                details={"request": request.id, "webhooks": reached},
             ),
         )
-        return len(reached)
+        return reached

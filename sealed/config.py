@@ -113,7 +113,8 @@ class Settings(BaseSettings):
     # Human approval (IV): who this operator is (a mission's submitter cannot
     # approve its calls), and where waiting requests are POSTed (HMAC-signed).
     operator: str = Field(default_factory=_login_name, pattern=r"^[a-z0-9][a-z0-9._@-]{0,99}$")
-    approval_webhooks: list[str] = Field(default_factory=list)
+    # A webhook URL often carries its own credential (Slack's, Teams'): kept secret.
+    approval_webhooks: list[SecretStr] = Field(default_factory=list)
     approval_webhook_secret: SecretStr | None = None
     log_format: str = Field(default="auto", pattern="^(auto|json|console)$")
 

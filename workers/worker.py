@@ -135,7 +135,8 @@ def build_workers(
     approvals = ApprovalActivities(
         spine.audit,
         WebhookNotifier(
-            settings.approval_webhooks, secret.get_secret_value().encode() if secret else None
+            [url.get_secret_value() for url in settings.approval_webhooks],
+            secret.get_secret_value().encode() if secret else None,
         )
         if settings.approval_webhooks
         else None,
