@@ -31,7 +31,7 @@ from pydantic_settings import (
 )
 
 from sealed.contract import TASK_QUEUE
-from sealed.models import ProfileName
+from sealed.types import ProfileName
 
 DEFAULT_TOOL_MODULES = ["sealed.tools.tickets", "sealed.tools.http"]
 SECRETS_DIR = "/run/secrets"

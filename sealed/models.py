@@ -17,28 +17,13 @@ from pydantic import (
 
 from sealed.approvals.policy import ApprovalsSpec, CallPolicy
 from sealed.types import (
-    HIGH_PRIVILEGES,
-    ApproverName,
     Duration,
     MissionId,
     Privilege,
     ProfileName,
     Strict,
-    TimeoutAction,
     ToolName,
 )
-
-__all__ = [
-    "HIGH_PRIVILEGES",
-    "ApproverName",
-    "Duration",
-    "MissionId",
-    "Privilege",
-    "ProfileName",
-    "Strict",
-    "TimeoutAction",
-    "ToolName",
-]
 
 
 class MissionStatus(StrEnum):

@@ -17,8 +17,7 @@ from sealed.config import Settings
 from sealed.devstack import find_running
 from sealed.identity.openbao.admin import VaultAdmin
 from sealed.identity.openbao.stores import vault_audit_log
-from sealed.models import MissionId, ProfileName
-from sealed.types import ApproverName
+from sealed.types import ApproverName, MissionId, ProfileName
 
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="where the embedded stack keeps its state")

@@ -52,7 +52,7 @@ from sealed.identity.openbao.kv import (
 )
 from sealed.identity.profiles import Profile, load_profile, token_role
 from sealed.identity.workload import AUDIENCE, OIDC_KEY, OIDC_ROLE, claims_template
-from sealed.models import ProfileName
+from sealed.types import ProfileName
 
 # The codec server is an HTTP service the Web UI reaches: the keys, nothing more.
 CODEC_POLICY = f"""

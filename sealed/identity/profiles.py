@@ -12,8 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from sealed.approvals.policy import ApprovalPolicy
 from sealed.identity.backend import SecretSpec
-from sealed.models import ProfileName, ToolName, not_enforced_yet
+from sealed.models import not_enforced_yet
 from sealed.spec_loader import load_document
+from sealed.types import ProfileName, ToolName
 
 # A host name, an IPv4 address or a bracketed IPv6 address; then maybe a port.
 _HOST_ENTRY = re.compile(

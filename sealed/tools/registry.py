@@ -17,7 +17,8 @@ from typing import Any, get_type_hints
 from pydantic import BaseModel
 
 from sealed.identity.backend import SecretValue
-from sealed.models import Privilege, ToolInfo
+from sealed.models import ToolInfo
+from sealed.types import Privilege
 
 
 class ToolError(Exception):
