@@ -14,19 +14,22 @@ ABANDONED = "CallAbandoned"
 
 
 @contextlib.asynccontextmanager
-async def heartbeating(interval: float = 1.0) -> AsyncIterator[None]:
+async def heartbeating(*details: object, interval: float = 1.0) -> AsyncIterator[None]:
+    """`details` ride on every beat: a beat without them would erase what the
+    attempt told the next one (each beat replaces the last)."""
+
     async def beat() -> None:
         # The first beat waits: calls shorter than `interval` cost the server nothing.
         while True:
             await asyncio.sleep(interval)
-            activity.heartbeat()
+            activity.heartbeat(*details)
 
     task = asyncio.create_task(beat())
     try:
         yield
     except asyncio.CancelledError:
-        details = activity.cancellation_details()
-        if details is None or not details.not_found:
+        cancelled = activity.cancellation_details()
+        if cancelled is None or not cancelled.not_found:
             raise
         # The mission ended without waiting for this call (a profile revocation
         # does not wait): nobody is left to tell. Benign, so the SDK does not

@@ -19,7 +19,7 @@ from sealed.activities.heartbeat import heartbeating
 from sealed.approvals.policy import CallPolicy
 from sealed.approvals.registry import ApproverKeys, ApproverUnknown
 from sealed.audit import AuditLog
-from sealed.contract import MODEL_TURN, RUN_TOOL
+from sealed.contract import DECISION_NOT_RECORDED, MODEL_TURN, RUN_TOOL
 from sealed.identity.backend import SecretValue
 from sealed.identity.broker import CredentialBroker, CredentialRefused
 from sealed.identity.profiles import Profile, ProfileSource, ensure_served
@@ -37,6 +37,10 @@ from sealed.redaction.screen import Screen, Screens
 from sealed.tools.registry import ToolContext, ToolDef, ToolError
 
 log = structlog.get_logger("sealed.activities")
+
+
+# Heartbeat detail: this call's decision is on record (sealed.workflows.approvals).
+DECISIONS_RECORDED = "decisions-recorded"
 
 
 def _tool_error(request: ToolCallInput, message: str) -> ToolCallResult:
@@ -213,9 +217,29 @@ class MissionActivities:
         except CredentialRefused as exc:
             raise ModelConfigError(str(exc)) from exc
 
+    async def _record_decisions(self, request: ToolCallInput) -> tuple[str, ...]:
+        """The decision that released this call, written before anything else
+        the call does (the call is never ahead of its approval's record), once
+        per call: an attempt says so in its heartbeat details, which the next
+        attempt reads. What the heartbeats must keep saying is returned."""
+        if not request.decisions:
+            return ()
+        if DECISIONS_RECORDED not in activity.info().heartbeat_details:
+            events = [event.audit() for event in request.decisions]
+            try:
+                await asyncio.to_thread(self._audit.record_many, events)
+            except Exception as exc:  # retried; the workflow writes it if none can
+                raise ApplicationError(
+                    f"the call's approval could not be written to the audit log: {exc}",
+                    type=DECISION_NOT_RECORDED,
+                ) from None
+            activity.heartbeat(DECISIONS_RECORDED)
+        return (DECISIONS_RECORDED,)
+
     @activity.defn(name=RUN_TOOL)
     async def run_tool(self, request: ToolCallInput) -> ToolCallResult:
         call = request.call
+        recorded = await self._record_decisions(request)
         # Fails closed: a revoked or unknown profile ends the mission, a backend
         # that cannot say raises and the attempt is retried; the tool never runs.
         profile = await self._profile(request.profile, request.mission_id)
@@ -264,7 +288,7 @@ class MissionActivities:
                     )
                     failure: ApplicationError | None = None
                     try:
-                        async with heartbeating():
+                        async with heartbeating(*recorded):
                             text = ToolDef.render(await tool.fn(context, args))
                     except ToolError as exc:
                         # The tool's own message may quote what it was given.

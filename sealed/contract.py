@@ -35,3 +35,7 @@ DECIDE_UPDATE = "decide"
 APPROVALS_QUERY = "approvals"
 APPROVAL_EVENT = "sealed.approval_event"
 NOTIFY_APPROVAL = "sealed.notify_approval"
+# The tool activity writes the decision that released its call before anything
+# else; an attempt that could not fails with this type, and the workflow then
+# writes the decision itself.
+DECISION_NOT_RECORDED = "DecisionNotRecorded"

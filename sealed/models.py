@@ -15,6 +15,7 @@ from pydantic import (
     model_validator,
 )
 
+from sealed.approvals.events import ApprovalEvent
 from sealed.approvals.policy import ApprovalsSpec, CallPolicy
 from sealed.types import (
     Duration,
@@ -299,6 +300,11 @@ class ToolCallInput(Strict):
     )
     approvals: ApprovalsSpec = Field(
         default_factory=ApprovalsSpec, description="the mission's own, tightening its profile's"
+    )
+    decisions: list[ApprovalEvent] = Field(
+        default_factory=list,
+        description="the decision that released this call: written to the audit log "
+        "before anything else the call does",
     )
 
     @property

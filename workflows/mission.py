@@ -15,7 +15,12 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.workflow import ActivityCancellationType
 
-from sealed.workflows.approvals import ApprovalDesk, ApprovalTimedOut, refusal
+from sealed.workflows.approvals import (
+    ONE_STEP_RELEASE,
+    ApprovalDesk,
+    ApprovalTimedOut,
+    refusal,
+)
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
@@ -26,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         APPROVALS_QUERY,
         APPROVE_SIGNAL,
         DECIDE_UPDATE,
+        DECISION_NOT_RECORDED,
         DENY_SIGNAL,
         MODEL_TURN,
         NON_RETRYABLE_MODEL_ERRORS,
@@ -134,6 +140,7 @@ class MissionWorkflow:
 
     @workflow.run
     async def run(self, input: MissionInput) -> MissionResult:
+        self._desk.one_step_release = workflow.patched(ONE_STEP_RELEASE)
         workflow.upsert_search_attributes(
             [
                 SA_MISSION.value_set(input.spec.name),
@@ -322,21 +329,33 @@ class MissionWorkflow:
             if approval.arguments is not None:
                 call = call.model_copy(update={"arguments": approval.arguments})
         self._set_phase(f"tool call {call.name}", [f"tool:{call.name}#{call.id}"])
-        result = await _activity(
-            RUN_TOOL,
-            ToolCallInput(
-                mission_id=self._input.mission_id,
-                profile=self._input.spec.profile,
-                call=call,
-                mission_deadline=workflow.info().workflow_start_time
-                + self._input.spec.limits.deadline,
-                known=self._known,
-                approval_id=approval.request.id if approval else None,
-                approvals=self._input.spec.approvals,
-            ),
-            ToolCallResult,
-            TOOL_RETRY,
-        )
+        approval_id = approval.request.id if approval else None
+        try:
+            result = await _activity(
+                RUN_TOOL,
+                ToolCallInput(
+                    mission_id=self._input.mission_id,
+                    profile=self._input.spec.profile,
+                    call=call,
+                    mission_deadline=workflow.info().workflow_start_time
+                    + self._input.spec.limits.deadline,
+                    known=self._known,
+                    approval_id=approval_id,
+                    approvals=self._input.spec.approvals,
+                    decisions=self._desk.released(approval_id) if approval_id else [],
+                ),
+                ToolCallResult,
+                TOOL_RETRY,
+            )
+        except ActivityError as exc:
+            failure = exc.cause
+            # An attempt that failed in its own code got past writing the
+            # decision, its first step; any other end leaves that unknown.
+            if not isinstance(failure, ApplicationError) or failure.type == DECISION_NOT_RECORDED:
+                await self._desk.flush()
+            raise
+        if approval_id:
+            self._desk.confirmed(approval_id)
         if approval is not None and approval.arguments is not None:
             # The model is told its call ran with what the approvers chose.
             edited = json.dumps(approval.arguments, sort_keys=True)
@@ -389,4 +408,5 @@ class MissionWorkflow:
         if wait:
             with contextlib.suppress(asyncio.CancelledError, ActivityError):
                 await loop
+        await self._desk.flush()
         return self._finish(status, reason)

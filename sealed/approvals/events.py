@@ -29,6 +29,9 @@ class ApprovalEvent(Strict):
     approver: str | None = None
     key: str | None = None  # the approver key's fingerprint
     decision: str | None = None
+    # Decision.used_id: names the signed decision (the same one written twice
+    # is recognisable).
+    decision_id: str | None = None
     outcome: str = "ok"
     reason: str | None = None
 
@@ -57,5 +60,6 @@ class ApprovalEvent(Strict):
                 **described,
                 **({"key": self.key} if self.key else {}),
                 **({"decision": self.decision} if self.decision else {}),
+                **({"decision_id": self.decision_id} if self.decision_id else {}),
             },
         )

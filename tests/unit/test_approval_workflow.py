@@ -7,25 +7,30 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import BaseModel
+from temporalio import activity
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from sealed.approvals import keys
 from sealed.approvals.decision import Decision, sign_decision
 from sealed.approvals.request import ApprovalState
-from sealed.audit import AuditLog
+from sealed.audit import AuditEvent, AuditLog, AuditRecord
+from sealed.audit.log import AuditError
 from sealed.config import Settings
 from sealed.contract import (
     APPROVALS_QUERY,
     APPROVE_SIGNAL,
     DECIDE_UPDATE,
     DENY_SIGNAL,
+    RUN_TOOL,
     SA_STATUS,
     WORKFLOW_NAME,
 )
@@ -68,25 +73,43 @@ async def guarded_flaky(ctx: ToolContext, args: Note) -> str:
     return "noted"
 
 
+BLOCKING = asyncio.Event()
+
+
+@tool(name="test.guarded_blocking", privilege="high")
+async def guarded_blocking(ctx: ToolContext, args: Note) -> str:
+    """Runs until it is cancelled."""
+    BLOCKING.set()
+    await asyncio.Event().wait()
+    return "never"
+
+
+HELD_TOOLS = ("test.guarded", "test.guarded_flaky", "test.guarded_blocking")
+
+
 def profile(**approvals: Any) -> Profile:
     policy = {
-        "required": [{"tools": ["test.guarded", "test.guarded_flaky"]}],
+        "required": [{"tools": list(HELD_TOOLS)}],
         "approvers": ["alice", "bob"],
     }
     policy.update(approvals)
     return Profile.model_validate(
         {
             "name": "held",
-            "tools": {"test.guarded": {"secrets": ["api_key"]}, "test.guarded_flaky": {}},
+            "tools": {
+                "test.guarded": {"secrets": ["api_key"]},
+                "test.guarded_flaky": {},
+                "test.guarded_blocking": {},
+            },
             "secrets": {"api_key": {"backend": "dict", "ref": "api_key"}},
             "approvals": policy,
         }
     )
 
 
-def mission(calls: int = 1, **extra: Any) -> MissionSpec:
+def mission(calls: int = 1, tool: str = "test.guarded", **extra: Any) -> MissionSpec:
     turns: list[dict[str, Any]] = [
-        {"tool_calls": [{"name": "test.guarded", "arguments": {"ticket": 7, "text": "hi"}}]}
+        {"tool_calls": [{"name": tool, "arguments": {"ticket": 7, "text": "hi"}}]}
         for _ in range(calls)
     ]
     return MissionSpec.model_validate(
@@ -95,7 +118,7 @@ def mission(calls: int = 1, **extra: Any) -> MissionSpec:
             "profile": "held",
             "goal": "write a note",
             "model": {"provider": "scripted", "script": {"turns": [*turns, {"final": "done"}]}},
-            "tools": ["test.guarded"],
+            "tools": [tool],
             **extra,
         }
     )
@@ -104,9 +127,15 @@ def mission(calls: int = 1, **extra: Any) -> MissionSpec:
 class Held:
     """A worker for one profile, its audit log and its credential backend."""
 
-    def __init__(self, env: WorkflowEnvironment, tmp_path: Path, held: Profile) -> None:
+    def __init__(
+        self,
+        env: WorkflowEnvironment,
+        tmp_path: Path,
+        held: Profile,
+        audit: type[AuditLog] = AuditLog,
+    ) -> None:
         self.env = env
-        self.audit = AuditLog(tmp_path / "audit.log")
+        self.audit = audit(tmp_path / "audit.log")
         self.backend = DictBackend({"api_key": "s3cr3t-approval"})
         self.worker = build_worker(
             env.client,
@@ -119,7 +148,7 @@ class Held:
                 audit=self.audit,
                 approvers=StaticApproverKeys(PUBLIC),
             ),
-            tools={name: REGISTRY[name] for name in ("test.guarded", "test.guarded_flaky")},
+            tools={name: REGISTRY[name] for name in HELD_TOOLS},
         )
 
     async def sign(
@@ -182,17 +211,55 @@ async def test_an_approved_call_runs_once_with_a_credential_minted_after_approva
         assert described.typed_search_attributes.get(SA_STATUS) == "awaiting_approval"
         assert held.backend.issued == [] and RUNS == []  # nothing exists before approval
         assert state.request.arguments == {"ticket": 7, "text": "hi"}
-        await handle.signal(APPROVE_SIGNAL, await held.sign(state, "alice"))
+        decision = await held.sign(state, "alice")
+        await handle.signal(APPROVE_SIGNAL, decision)
         result = await handle.result()
     assert result.status == MissionStatus.COMPLETED
     assert len(RUNS) == 1 and len(held.backend.issued) == 1
     kinds = [e.kind for e in held.audit.events(handle.id)]
     assert kinds.index("approval.requested") < kinds.index("approval.decided")
     assert kinds.index("approval.decided") < kinds.index("credential.issued")
+    assert kinds.count("approval.decided") == 1
     issued = next(e for e in held.audit.events(handle.id) if e.kind == "credential.issued")
     assert issued.details["approval"] == state.request.id
     decided = next(e for e in held.audit.events(handle.id) if e.kind == "approval.decided")
     assert decided.actor == "alice" and decided.details["key"] == keys.fingerprint(PUBLIC["alice"])
+    assert decided.details["decision_id"] == decision.used_id
+
+
+async def test_the_workflow_task_that_releases_a_call_only_schedules_it(
+    time_skipping_env, tmp_path
+):
+    """No audit activity, no patch marker, no timer cancelled on the way from the
+    approval to the call (each costs that task time at the server): the status
+    back to running and the call, nothing else."""
+    held = Held(time_skipping_env, tmp_path, profile())
+    async with held.worker:
+        handle = await held.start(mission())
+        (state,) = await pending(handle)
+        await handle.signal(APPROVE_SIGNAL, await held.sign(state, "alice"))
+        assert (await handle.result()).status == MissionStatus.COMPLETED
+        events = (await handle.fetch_history()).events
+    signalled = next(
+        i
+        for i, e in enumerate(events)
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+    )
+    completed = next(
+        i
+        for i in range(signalled, len(events))
+        if events[i].event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+    )
+    commands = []
+    for event in events[completed + 1 :]:
+        commands.append(EventType.Name(event.event_type))
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            assert event.activity_task_scheduled_event_attributes.activity_type.name == RUN_TOOL
+            break
+    assert commands == [
+        "EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES",
+        "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED",
+    ]
 
 
 async def test_a_denied_call_is_refused_to_the_model_and_the_mission_goes_on(
@@ -400,3 +467,58 @@ async def test_a_retried_approved_call_reuses_its_approval(time_skipping_env, tm
         states = await handle.query(APPROVALS_QUERY, result_type=list[ApprovalState])
     assert len(FLAKY) == 2 and len(set(FLAKY)) == 1  # two attempts of one call
     assert len(states) == 1  # and one approval for both
+    # The first attempt wrote the decision and said so in its heartbeat: the
+    # second does not write it again.
+    kinds = [e.kind for e in held.audit.events(handle.id)]
+    assert kinds.count("approval.decided") == 1
+
+
+def _in_tool_call() -> bool:
+    return activity.in_activity() and activity.info().activity_type == RUN_TOOL
+
+
+class DecisionsUnwritable(AuditLog):
+    """The tool activity's write of its decision fails (a full disk, say);
+    the workflow's own write works."""
+
+    def record_many(self, events: Sequence[AuditEvent]) -> list[AuditRecord]:
+        if any(e.kind == "approval.decided" for e in events) and _in_tool_call():
+            raise AuditError("disk full")
+        return super().record_many(events)
+
+
+async def test_a_decision_the_call_could_not_write_is_written_by_the_workflow(
+    time_skipping_env, tmp_path
+):
+    held = Held(time_skipping_env, tmp_path, profile(), audit=DecisionsUnwritable)
+    async with held.worker:
+        handle = await held.start(mission())
+        (state,) = await pending(handle)
+        decision = await held.sign(state, "alice")
+        await handle.signal(APPROVE_SIGNAL, decision)
+        result = await handle.result()
+    assert result.status == MissionStatus.FAILED and RUNS == []
+    assert result.reason is not None and "could not be written" in result.reason
+    assert held.backend.issued == []  # nothing minted ahead of the record
+    decided = [e for e in held.audit.events(handle.id) if e.kind == "approval.decided"]
+    assert [e.details["decision_id"] for e in decided] == [decision.used_id]
+
+
+async def test_an_abort_during_the_approved_call_leaves_its_decision_on_record(
+    time_skipping_env, tmp_path
+):
+    held = Held(time_skipping_env, tmp_path, profile())
+    BLOCKING.clear()
+    spec = mission(tool="test.guarded_blocking")
+    async with held.worker:
+        handle = await held.start(spec)
+        (state,) = await pending(handle)
+        decision = await held.sign(state, "alice")
+        await handle.signal(APPROVE_SIGNAL, decision)
+        await asyncio.wait_for(BLOCKING.wait(), 30)
+        await handle.execute_update("abort", AbortRequest(reason="stop"))
+        result = await handle.result()
+    assert result.status == MissionStatus.ABORTED
+    decided = [e for e in held.audit.events(handle.id) if e.kind == "approval.decided"]
+    # Written by the call first; the workflow, not knowing, writes it again.
+    assert decided and {e.details["decision_id"] for e in decided} == {decision.used_id}

@@ -5,6 +5,7 @@ Regenerate the histories with `make histories` (see README)."""
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,8 +14,10 @@ from temporalio import workflow
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
+from sealed.approvals.events import ApprovalEvent
+from sealed.approvals.request import ApprovalRequest
 from sealed.codec import KeyRing, data_converter
-from sealed.contract import MODEL_TURN, RUN_TOOL
+from sealed.contract import APPROVAL_EVENT, MODEL_TURN, NOTIFY_APPROVAL, RUN_TOOL
 from sealed.models import (
     MissionInput,
     MissionResult,
@@ -33,7 +36,10 @@ CONVERTER = data_converter(KEYS, strict=False)
 
 
 def load(path: Path) -> WorkflowHistory:
-    return WorkflowHistory.from_json(path.stem, path.read_text())
+    """Under the workflow id it was recorded with (its payloads are bound to
+    it): `history-<name>`, whatever recording generation the file's prefix names."""
+    name = re.sub(r"^v\d+-", "", path.stem)
+    return WorkflowHistory.from_json(f"history-{name}", path.read_text())
 
 
 def test_histories_are_committed():
@@ -64,8 +70,18 @@ async def test_a_nondeterministic_change_is_caught():
     assert "nondetermin" in str(result.replay_failure).lower()
 
 
-INPUTS = {MODEL_TURN: ModelTurnInput, RUN_TOOL: ToolCallInput}
-RESULTS = {MODEL_TURN: ModelTurnOutput, RUN_TOOL: ToolCallResult}
+INPUTS = {
+    MODEL_TURN: ModelTurnInput,
+    RUN_TOOL: ToolCallInput,
+    APPROVAL_EVENT: ApprovalEvent,
+    NOTIFY_APPROVAL: ApprovalRequest,
+}
+RESULTS: dict[str, type] = {
+    MODEL_TURN: ModelTurnOutput,
+    RUN_TOOL: ToolCallResult,
+    APPROVAL_EVENT: type(None),
+    NOTIFY_APPROVAL: int,
+}
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
