@@ -8,22 +8,15 @@ never a secret."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 
 import httpx
 from temporalio import activity
 
 from sealed.approvals.events import ApprovalEvent
 from sealed.approvals.request import ApprovalRequest
+from sealed.approvals.webhook import SIGNATURE_HEADER, signature
 from sealed.audit import AuditEvent, AuditLog
 from sealed.contract import APPROVAL_EVENT, NOTIFY_APPROVAL
-
-SIGNATURE_HEADER = "X-Sealed-Signature"
-
-
-def signature(secret: bytes, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
 
 
 class WebhookFailed(Exception):

@@ -37,6 +37,9 @@ DEFAULT_TOOL_MODULES = ["sealed.tools.tickets", "sealed.tools.http"]
 SECRETS_DIR = "/run/secrets"
 ROOT_TOKEN_FILE = "vault-root-token"
 CODEC_TOKEN_FILE = "codec-token"
+# The embedded stack's approval inbox: the webhook's HMAC secret, the readers' token.
+WEBHOOK_SECRET_FILE = "approval-webhook-secret"
+INBOX_TOKEN_FILE = "approval-inbox-token"
 
 
 def _revealed(value: SecretStr | None) -> str | None:
@@ -116,6 +119,10 @@ class Settings(BaseSettings):
     # A webhook URL often carries its own credential (Slack's, Teams'): kept secret.
     approval_webhooks: list[SecretStr] = Field(default_factory=list)
     approval_webhook_secret: SecretStr | None = None
+    # Where `sealed pending --inbox` reads what the webhook delivered (the
+    # embedded stack's receiver), with this bearer token (or data_dir's file).
+    approval_inbox_url: str | None = None
+    approval_inbox_token: SecretStr | None = None
     log_format: str = Field(default="auto", pattern="^(auto|json|console)$")
 
     @field_validator("worker_profiles", mode="before")
@@ -182,6 +189,11 @@ class Settings(BaseSettings):
 
     def codec_bearer(self) -> str:
         return _revealed(self.codec_token) or self._dev_file("codec_token", CODEC_TOKEN_FILE)
+
+    def inbox_bearer(self) -> str:
+        return _revealed(self.approval_inbox_token) or self._dev_file(
+            "approval_inbox_token", INBOX_TOKEN_FILE
+        )
 
     def operator_token(self) -> str:
         return _revealed(self.vault_token) or self._dev_file("vault_token", ROOT_TOKEN_FILE)

@@ -9,11 +9,13 @@ forever."""
 from __future__ import annotations
 
 import io
+import json
 import logging
 import signal
 import socket
 import threading
 import time
+from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType
@@ -129,6 +131,19 @@ class ServiceHandler(BaseHTTPRequestHandler):
         if len(body) < length:
             raise HTTPError(HTTPStatus.BAD_REQUEST, "request body shorter than Content-Length")
         return body
+
+    def send_json(self, route: Callable[[], tuple[HTTPStatus, Any]]) -> None:
+        """Answers with what `route` returns, or with its HTTPError, as JSON."""
+        try:
+            status, payload = route()
+        except HTTPError as e:
+            status, payload = e.status, {"error": str(e)}
+        data = json.dumps(payload, ensure_ascii=False).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
 
 class ThreadedService:

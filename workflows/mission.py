@@ -118,6 +118,8 @@ class MissionWorkflow:
     def __init__(self, input: MissionInput) -> None:
         self._input = input
         self._status = MissionStatus.RUNNING
+        # What the SealedStatus search attribute says (written at start).
+        self._indexed = self._status
         self._phase = "starting"
         self._turn = 0
         self._tool_calls = 0
@@ -321,7 +323,11 @@ class MissionWorkflow:
             self._set_status(MissionStatus.AWAITING_APPROVAL)
             self._set_phase(f"awaiting approval for {call.name}", [f"approval:{request.id}"])
             approval = await self._desk.wait(request.id)
-            self._set_status(MissionStatus.RUNNING)
+            # Released in one step, the call's task writes no search attribute
+            # (one costs it ~5 ms at the dev server): the index says running
+            # once the call is back, the status query at once.
+            released = approval.status == "approved" and self._desk.one_step_release
+            self._set_status(MissionStatus.RUNNING, index=not released)
             if approval.status != "approved":
                 return ToolCallResult(
                     call_id=call.id, name=call.name, output=refusal(approval), is_error=True
@@ -356,6 +362,7 @@ class MissionWorkflow:
             raise
         if approval_id:
             self._desk.confirmed(approval_id)
+            self._set_status(self._status)
         if approval is not None and approval.arguments is not None:
             # The model is told its call ran with what the approvers chose.
             edited = json.dumps(approval.arguments, sort_keys=True)
@@ -368,9 +375,12 @@ class MissionWorkflow:
     def _remember(self, issued: list[Fingerprint]) -> None:
         self._known += [fp for fp in issued if fp not in self._known]
 
-    def _set_status(self, status: MissionStatus) -> None:
-        if self._status != status:
-            self._status = status
+    def _set_status(self, status: MissionStatus, *, index: bool = True) -> None:
+        """The status the query answers, and (unless `index` is off, for now)
+        the SealedStatus search attribute lists."""
+        self._status = status
+        if index and self._indexed != status:
+            self._indexed = status
             workflow.upsert_search_attributes([SA_STATUS.value_set(status.value)])
 
     def _set_phase(self, phase: str, pending: list[str]) -> None:
@@ -378,7 +388,7 @@ class MissionWorkflow:
         self._pending = pending
 
     def _finish(self, status: MissionStatus, reason: str | None) -> MissionResult:
-        self._status = status
+        self._status = self._indexed = status
         self._reason = reason
         self._set_phase("finished", [])
         self._desk.close()

@@ -22,6 +22,7 @@ from temporalio.client import Client
 from sealed import missions
 from sealed.approvals import ApprovalRequest, ApprovalState, Decision, sign_decision
 from sealed.approvals.decision import Verdict
+from sealed.approvals.inbox import InboxUnavailable, read_inbox
 from sealed.approvals.keys import ApproverKeyError, fingerprint, public_text, read_key
 from sealed.cli._shared import MissionArg, approver_arg, fail, settings
 from sealed.client import connect
@@ -54,11 +55,25 @@ Validity = Annotated[
 _DURATION: TypeAdapter[timedelta] = TypeAdapter(Duration)
 
 
-def pending(limit: Annotated[int, typer.Option(help="missions to look at")] = 100) -> None:
+def pending(
+    limit: Annotated[int, typer.Option(help="missions (or inbox entries) to look at")] = 100,
+    inbox: Annotated[
+        bool,
+        typer.Option(
+            "--inbox",
+            help="what the approval webhook delivered to the stack's inbox, newest first, "
+            "each with its state now",
+        ),
+    ] = False,
+) -> None:
     """Approval requests waiting for a decision, across missions.
 
-    Asks each mission whose SealedStatus is awaiting_approval."""
+    Asks each mission whose SealedStatus is awaiting_approval; with --inbox,
+    lists the notifications the embedded stack's inbox received instead."""
     current = settings()
+    if inbox:
+        asyncio.run(_from_inbox(current, limit))
+        return
 
     async def go() -> None:
         waiting, unanswered = await missions.pending_approvals(await connect(current), limit)
@@ -71,6 +86,37 @@ def pending(limit: Annotated[int, typer.Option(help="missions to look at")] = 10
                 typer.echo(line)
 
     asyncio.run(go())
+
+
+async def _from_inbox(current: Settings, limit: int) -> None:
+    if current.approval_inbox_url is None:
+        raise fail("no approval inbox: start `sealed dev` (or set SEALED_APPROVAL_INBOX_URL)")
+    try:
+        entries = read_inbox(current.approval_inbox_url, current.inbox_bearer())
+    except InboxUnavailable as exc:
+        raise fail(f"the approval inbox cannot be read: {exc}") from exc
+    entries = entries[::-1][:limit]
+    if not entries:
+        typer.echo("the approval inbox is empty")
+        return
+    client = await connect(current)
+    answers = await asyncio.gather(
+        *(missions.approvals(client, e.request.mission_id) for e in entries),
+        return_exceptions=True,
+    )
+    for entry, answer in zip(entries, answers, strict=True):
+        request = entry.request
+        found = (
+            next((s for s in answer if s.request.id == request.id), None)
+            if not isinstance(answer, BaseException)
+            else None
+        )
+        state = found or ApprovalState(request=request)
+        now = "not answering" if isinstance(answer, BaseException) else found and found.status
+        lines = describe(state)
+        lines.insert(1, f"  notified:  {entry.received_at:%F %T %Z}; now {now or 'unknown'}")
+        for line in lines:
+            typer.echo(line)
 
 
 def describe(state: ApprovalState) -> list[str]:

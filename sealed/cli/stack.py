@@ -41,6 +41,11 @@ def _ports(settings: Settings) -> Ports:
         vault_cluster=vault + 1,  # raft's listener beside the API, as OpenBao's docs do
         tickets=host_port(settings.tickets_url)[1],
         codec=host_port(settings.codec_url)[1],
+        inbox=(
+            host_port(settings.approval_inbox_url)[1]
+            if settings.approval_inbox_url
+            else Ports().inbox
+        ),
     )
 
 
@@ -51,6 +56,7 @@ def _print_stack(info: StackInfo) -> None:
     typer.echo(f"  tickets      {info.tickets_url}")
     typer.echo(f"  codec        {info.codec_url} (bearer token in {info.data_dir / 'codec-token'};")
     typer.echo(f"               sign in for the Web UI at {info.codec_url}/login)")
+    typer.echo(f"  approvals    {info.inbox_url} (the workers' webhook; `sealed pending --inbox`)")
     typer.echo(f"  data         {info.data_dir}")
 
 

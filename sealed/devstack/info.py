@@ -4,14 +4,17 @@ clashing on ports."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
-from sealed.config import Settings
+from sealed.approvals.inbox import REQUESTS_PATH
+from sealed.config import WEBHOOK_SECRET_FILE, Settings
 from sealed.devstack.ports import port_open
+from sealed.files import private_random
 
 STATE_FILE = "stack.json"
 
@@ -24,22 +27,27 @@ class StackInfo(BaseModel):
     vault_addr: str
     tickets_url: str
     codec_url: str
+    inbox_url: str
     pids: dict[str, int]
 
     def settings(self, **overrides: Any) -> Settings:
         """Settings pointed at this stack."""
-        return Settings(
-            data_dir=self.data_dir,
-            temporal_address=self.temporal_address,
-            temporal_ui_url=self.ui_url,
-            vault_addr=self.vault_addr,
-            tickets_url=self.tickets_url,
-            codec_url=self.codec_url,
-            **overrides,
+        return Settings.model_validate(
+            {
+                "data_dir": self.data_dir,
+                "temporal_address": self.temporal_address,
+                "temporal_ui_url": self.ui_url,
+                "vault_addr": self.vault_addr,
+                "tickets_url": self.tickets_url,
+                "codec_url": self.codec_url,
+                **self._approval_inbox(),
+                **overrides,
+            }
         )
 
     def env(self) -> dict[str, str]:
         """The settings a client or worker needs to use this stack."""
+        inbox = self._approval_inbox()
         return {
             "SEALED_DATA_DIR": str(self.data_dir),
             "SEALED_TEMPORAL_ADDRESS": self.temporal_address,
@@ -47,6 +55,17 @@ class StackInfo(BaseModel):
             "SEALED_VAULT_ADDR": self.vault_addr,
             "SEALED_TICKETS_URL": self.tickets_url,
             "SEALED_CODEC_URL": self.codec_url,
+            "SEALED_APPROVAL_INBOX_URL": inbox["approval_inbox_url"],
+            "SEALED_APPROVAL_WEBHOOKS": json.dumps(inbox["approval_webhooks"]),
+            "SEALED_APPROVAL_WEBHOOK_SECRET": inbox["approval_webhook_secret"],
+        }
+
+    def _approval_inbox(self) -> dict[str, Any]:
+        """Workers notify the stack's approval inbox, signed with its secret."""
+        return {
+            "approval_inbox_url": self.inbox_url,
+            "approval_webhooks": [self.inbox_url + REQUESTS_PATH],
+            "approval_webhook_secret": private_random(self.data_dir / WEBHOOK_SECRET_FILE),
         }
 
 

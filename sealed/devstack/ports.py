@@ -33,11 +33,12 @@ class Ports(BaseModel):
     vault_cluster: int = 8201
     tickets: int = 8765
     codec: int = 8234
+    inbox: int = 8766
 
     @classmethod
     def free(cls) -> Ports:
         """Ports nobody uses, for a stack beside a running `sealed dev`."""
-        temporal, ui, vault, vault_cluster, tickets, codec = free_ports(6)
+        temporal, ui, vault, vault_cluster, tickets, codec, inbox = free_ports(7)
         return cls(
             temporal=temporal,
             ui=ui,
@@ -45,4 +46,5 @@ class Ports(BaseModel):
             vault_cluster=vault_cluster,
             tickets=tickets,
             codec=codec,
+            inbox=inbox,
         )

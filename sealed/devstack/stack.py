@@ -1,8 +1,9 @@
 """The embedded stack: a real Temporal dev server (SQLite in the data
 directory, Web UI on), a real OpenBao server, the codec server, the demo's
-ticket service and a worker, each a child process, started in order and
-stopped in reverse. OpenBao is provisioned by the same bootstrap production
-uses (sealed.identity.bootstrap).
+ticket service, the approval inbox (the workers' approval webhook) and a
+worker, each a child process, started in order and stopped in reverse.
+OpenBao is provisioned by the same bootstrap production uses
+(sealed.identity.bootstrap).
 
 A second `sealed dev` on the same data directory finds the running stack (its
 `stack.json`) instead of clashing on ports."""
@@ -19,7 +20,7 @@ import httpx
 from temporalio.client import Client
 
 from sealed.approvals.keys import ApproverKeyError, public_text
-from sealed.config import CODEC_TOKEN_FILE
+from sealed.config import CODEC_TOKEN_FILE, INBOX_TOKEN_FILE, WEBHOOK_SECRET_FILE
 from sealed.demo import DEMO_APPROVER, EXAMPLE_PROFILES, TICKET_WRITERS, demo_key, demo_key_file
 from sealed.devstack.binaries import executable
 from sealed.devstack.children import Children, StackError
@@ -72,6 +73,7 @@ class DevStack:
             vault_addr=f"http://127.0.0.1:{self.ports.vault}",
             tickets_url=f"http://127.0.0.1:{self.ports.tickets}",
             codec_url=f"http://127.0.0.1:{self.ports.codec}",
+            inbox_url=f"http://127.0.0.1:{self.ports.inbox}",
             pids={},
         )
         try:
@@ -79,6 +81,7 @@ class DevStack:
             self._start_vault()
             self._start_codec(info)
             self._start_tickets()
+            self._start_inbox()
             if self.worker:
                 self.children.spawn("worker", [sys.executable, "-m", "sealed.workers"], info.env())
             info.pids = {name: p.pid for name, p in self.children.procs.items()}
@@ -212,6 +215,27 @@ class DevStack:
         )
         url = f"http://127.0.0.1:{self.ports.tickets}/healthz"
         self.children.wait("tickets", lambda: httpx.get(url).status_code == 200)
+
+    def _start_inbox(self) -> None:
+        """The receiver the workers' approval webhook POSTs to (`sealed pending --inbox`)."""
+        self.children.spawn(
+            "inbox",
+            [
+                sys.executable,
+                "-m",
+                "sealed.approvals.inbox",
+                "--port",
+                str(self.ports.inbox),
+                "--data",
+                str(self.data_dir / "approval-inbox.json"),
+            ],
+            env={
+                "SEALED_INBOX_SECRET": private_random(self.data_dir / WEBHOOK_SECRET_FILE),
+                "SEALED_INBOX_TOKEN": private_random(self.data_dir / INBOX_TOKEN_FILE),
+            },
+        )
+        url = f"http://127.0.0.1:{self.ports.inbox}/healthz"
+        self.children.wait("inbox", lambda: httpx.get(url).status_code == 200)
 
 
 async def _register(address: str) -> list[str]:

@@ -18,7 +18,6 @@ import re
 import sys
 import tempfile
 import threading
-from collections.abc import Callable
 from datetime import UTC, datetime
 from http import HTTPStatus
 from pathlib import Path
@@ -241,10 +240,10 @@ class _Handler(ServiceHandler):
     server_version = "sealed-tickets/1"
 
     def do_GET(self) -> None:
-        self._dispatch(self._get)
+        self.send_json(self._get)
 
     def do_POST(self) -> None:
-        self._dispatch(self._post)
+        self.send_json(self._post)
 
     def _get(self) -> tuple[HTTPStatus, Any]:
         parts = urlsplit(self.path)
@@ -299,18 +298,6 @@ class _Handler(ServiceHandler):
         if not isinstance(author, str) or not author.strip() or len(author) > 200:
             raise HTTPError(HTTPStatus.BAD_REQUEST, "'author' must be a non-empty short string")
         return body, author
-
-    def _dispatch(self, route: Callable[[], tuple[HTTPStatus, Any]]) -> None:
-        try:
-            status, payload = route()
-        except HTTPError as e:
-            status, payload = e.status, {"error": str(e)}
-        data = json.dumps(payload, ensure_ascii=False).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
 
 
 TicketService.handler = _Handler

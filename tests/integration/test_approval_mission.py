@@ -81,6 +81,16 @@ async def test_the_stock_temporal_signal_releases_the_demo_comment(
                 break
             await asyncio.sleep(0.2)
     assert await comments_by(stack, handle.id) == []
+    # The worker's webhook delivered the request, signed, to the stack's inbox.
+    async with asyncio.timeout(30):
+        while True:
+            code, out, err = await run_cli("pending", "--inbox", env=stack_env)
+            assert code == 0, err
+            if handle.id in out:
+                break
+            await asyncio.sleep(0.2)
+    mine = out[out.index(handle.id) :].splitlines()
+    assert REQUEST in mine[0] and "now pending" in mine[1] and "tickets.comment" in mine[2]
 
     code, out, err = await run_cli(*approve_args(handle.id, stack, "--print-json"), env=stack_env)
     assert code == 0, err
@@ -95,6 +105,8 @@ async def test_the_stock_temporal_signal_releases_the_demo_comment(
     result = await asyncio.wait_for(handle.result(), timeout=60)
     assert result.status == MissionStatus.COMPLETED, result.reason
     assert len(await comments_by(stack, handle.id)) == 1
+    code, out, err = await run_cli("pending", "--inbox", env=stack_env)
+    assert code == 0 and "now approved" in out[out.index(handle.id) :].splitlines()[1], err
     [decided] = await missions.approvals(client, handle.id)
     assert decided.status == "approved" and decided.approved_by == [DEMO_APPROVER]
     events = AuditLog(stack_settings.audit_path()).events(handle.id)

@@ -101,7 +101,10 @@ async def test_demo_mission_runs_end_to_end(
         for e in events
         if e.details.get("request") == REQUEST or e.details.get("approval") == REQUEST
     ]
-    kinds = [kind for kind, _ in chain]
+    # The stack's inbox was notified (in the background: before or after the decision).
+    notified = [e for e in events if e.kind == "approval.notified"]
+    assert [(e.details["request"], e.details["webhooks"]) for e in notified] == [(REQUEST, 1)]
+    kinds = [kind for kind, _ in chain if kind != "approval.notified"]
     assert kinds[:2] == ["approval.requested", "approval.decided"]
     issued = [secret for kind, secret in chain if kind == "credential.issued"]
     revoked = [secret for kind, secret in chain if kind == "credential.revoked"]

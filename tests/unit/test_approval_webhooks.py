@@ -13,8 +13,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from sealed.activities.approval import SIGNATURE_HEADER, WebhookFailed, WebhookNotifier
+from sealed.activities.approval import WebhookFailed, WebhookNotifier
 from sealed.approvals.request import ApprovalRequest, argument_digest
+from sealed.approvals.webhook import SIGNATURE_HEADER
 
 SECRET = b"webhook-hmac-key"
 RECEIVED: list[tuple[str, bytes, str | None]] = []

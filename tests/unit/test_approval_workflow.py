@@ -36,7 +36,14 @@ from sealed.contract import (
 )
 from sealed.identity.broker import CredentialBroker
 from sealed.identity.profiles import Profile
-from sealed.models import AbortRequest, MissionInput, MissionResult, MissionSpec, MissionStatus
+from sealed.models import (
+    AbortRequest,
+    MissionInput,
+    MissionProgress,
+    MissionResult,
+    MissionSpec,
+    MissionStatus,
+)
 from sealed.pinning import FilePromptStore
 from sealed.redaction.screen import Screens
 from sealed.testing import DictBackend, StaticApproverKeys, StaticProfiles, StaticRedactionKey
@@ -230,9 +237,9 @@ async def test_an_approved_call_runs_once_with_a_credential_minted_after_approva
 async def test_the_workflow_task_that_releases_a_call_only_schedules_it(
     time_skipping_env, tmp_path
 ):
-    """No audit activity, no patch marker, no timer cancelled on the way from the
-    approval to the call (each costs that task time at the server): the status
-    back to running and the call, nothing else."""
+    """No audit activity, no patch marker, no timer cancelled, no search
+    attribute on the way from the approval to the call (each costs that task
+    time at the server): the call alone."""
     held = Held(time_skipping_env, tmp_path, profile())
     async with held.worker:
         handle = await held.start(mission())
@@ -240,26 +247,26 @@ async def test_the_workflow_task_that_releases_a_call_only_schedules_it(
         await handle.signal(APPROVE_SIGNAL, await held.sign(state, "alice"))
         assert (await handle.result()).status == MissionStatus.COMPLETED
         events = (await handle.fetch_history()).events
-    signalled = next(
-        i
-        for i, e in enumerate(events)
-        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
-    )
-    completed = next(
-        i
-        for i in range(signalled, len(events))
-        if events[i].event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
-    )
+    kinds = [e.event_type for e in events]
+    signalled = kinds.index(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED)
+    completed = kinds.index(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, signalled)
     commands = []
     for event in events[completed + 1 :]:
-        commands.append(EventType.Name(event.event_type))
-        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-            assert event.activity_task_scheduled_event_attributes.activity_type.name == RUN_TOOL
+        if event.event_type not in COMMAND_EVENTS:
             break
-    assert commands == [
-        "EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES",
-        "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED",
-    ]
+        commands.append(EventType.Name(event.event_type))
+    assert commands == ["EVENT_TYPE_ACTIVITY_TASK_SCHEDULED"]
+    scheduled = events[completed + 1].activity_task_scheduled_event_attributes
+    assert scheduled.activity_type.name == RUN_TOOL
+
+
+COMMAND_EVENTS = {
+    EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
+    EventType.EVENT_TYPE_TIMER_STARTED,
+    EventType.EVENT_TYPE_TIMER_CANCELED,
+    EventType.EVENT_TYPE_MARKER_RECORDED,
+    EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
+}
 
 
 async def test_a_denied_call_is_refused_to_the_model_and_the_mission_goes_on(
@@ -516,6 +523,9 @@ async def test_an_abort_during_the_approved_call_leaves_its_decision_on_record(
         decision = await held.sign(state, "alice")
         await handle.signal(APPROVE_SIGNAL, decision)
         await asyncio.wait_for(BLOCKING.wait(), 30)
+        # The status query says running at once (the search attribute follows
+        # once the call is back).
+        assert (await handle.query("status", result_type=MissionProgress)).status == "running"
         await handle.execute_update("abort", AbortRequest(reason="stop"))
         result = await handle.result()
     assert result.status == MissionStatus.ABORTED

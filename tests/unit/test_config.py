@@ -69,6 +69,7 @@ def test_the_cli_uses_a_running_stack_but_never_over_explicit_settings(monkeypat
             vault_addr="http://127.0.0.1:2",
             tickets_url="http://127.0.0.1:3",
             codec_url="http://127.0.0.1:4",
+            inbox_url="http://127.0.0.1:5",
             pids={},
         )
         (tmp_path / "stack.json").write_text(json.dumps(info.model_dump(mode="json")))
