@@ -8,8 +8,11 @@ across a chunk boundary."""
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
 
 from pydantic import BaseModel, ConfigDict
 
@@ -32,6 +35,16 @@ class Redaction(BaseModel):
         return dict(Counter(f.rule for f in self.findings))
 
 
+# From this size on, a text's two scans run side by side (below, a thread
+# hand-off would cost more than it saves).
+PARALLEL_FROM = 64 * 1024
+
+
+@cache
+def _scans() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="redaction")
+
+
 # Pattern findings of a text, as `find_secrets` returns them: ordered, non-overlapping.
 PatternFinder = Callable[[str], Sequence[Finding]]
 
@@ -52,10 +65,12 @@ class Redactor:
         patterns: PatternFinder | None = None,
         *,
         pattern_holdback: int = PATTERN_HOLDBACK,
+        parallel_from: int = PARALLEL_FROM,
     ) -> None:
         self.known = known
         self._patterns = patterns or find_secrets
         self._pattern_holdback = pattern_holdback
+        self._parallel_from = parallel_from
 
     @property
     def holdback(self) -> int:
@@ -93,7 +108,22 @@ class Redactor:
         spans: list[Span] = []
         if self.known:
             data = text.encode()
-            found = self.known.find(data)
+            # A large text's known-value scan runs on two threads (each half of
+            # it) while the patterns scan on this one: all three release the GIL
+            # (numpy, hyperscan).
+            scans = []
+            if len(data) >= self._parallel_from:
+                middle = len(data) // 2
+                scans = [
+                    _scans().submit(self.known.find_starting, data, lo, hi)
+                    for lo, hi in ((0, middle), (middle, len(data)))
+                ]
+            patterns = self._patterns(text)
+            found = (
+                [match for scan in scans for match in scan.result()]
+                if scans
+                else self.known.find(data)
+            )
             if len(data) != len(text):  # byte offsets to character offsets, in one pass
                 chars, last = {0: 0}, 0
                 for offset in sorted({o for start, end, _ in found for o in (start, end)}):
@@ -101,7 +131,9 @@ class Redactor:
                     last = offset
                 found = [(chars[start], chars[end], name) for start, end, name in found]
             spans += [(start, end, 0, KNOWN_PREFIX + name) for start, end, name in found]
-        spans += [(f.start, f.end, 0, f.rule) for f in self._patterns(text)]
+        else:
+            patterns = self._patterns(text)
+        spans += [(f.start, f.end, 0, f.rule) for f in patterns]
         return spans
 
     def redact(self, text: str) -> Redaction:

@@ -88,6 +88,19 @@ class KnownValues:
                     found.append((*span, name))
         return found
 
+    def find_starting(self, data: bytes, lo: int, hi: int) -> list[tuple[int, int, str]]:
+        """The matches of `find(data)` that start in [lo, hi), found in that
+        part of `data` and around it: a match's length and as much again for
+        what is read beside it (a base64 core's neighbours, a line break). The
+        parts of a text are scanned on separate threads."""
+        margin = 2 * self.max_extent
+        before, after = max(0, lo - margin), min(len(data), hi + margin)
+        return [
+            (before + start, before + end, name)
+            for start, end, name in self.find(data[before:after])
+            if lo <= before + start < hi
+        ]
+
     def holdback(self, tail: bytes) -> int:
         """How many bytes at the end of a text a stream must keep: a match may
         still be incomplete in them. `tail` is the text's last `max_extent`
