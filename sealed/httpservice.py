@@ -8,6 +8,7 @@ forever."""
 
 from __future__ import annotations
 
+import hmac
 import io
 import json
 import logging
@@ -132,6 +133,11 @@ class ServiceHandler(BaseHTTPRequestHandler):
             raise HTTPError(HTTPStatus.BAD_REQUEST, "request body shorter than Content-Length")
         return body
 
+    def bearer(self) -> str | None:
+        """The request's bearer token, if it carries one."""
+        scheme, _, token = (self.headers.get("Authorization") or "").partition(" ")
+        return token.strip() if scheme.lower() == "bearer" else None
+
     def send_json(self, route: Callable[[], tuple[HTTPStatus, Any]]) -> None:
         """Answers with what `route` returns, or with its HTTPError, as JSON."""
         try:
@@ -144,6 +150,11 @@ class ServiceHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+
+def same_token(given: str | None, expected: bytes) -> bool:
+    # Constant time: the comparison must not tell an attacker how much matched.
+    return given is not None and hmac.compare_digest(given.encode(), expected)
 
 
 class ThreadedService:

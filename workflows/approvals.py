@@ -66,7 +66,7 @@ class ApprovalDesk:
         self._recording = 0
         # The decisions that released a call, by request: its activity writes
         # them before anything else it does; here until it has come back.
-        self._unconfirmed: dict[str, list[ApprovalEvent]] = {}
+        self._unconfirmed: dict[str, ApprovalEvent] = {}
         # The workflow task that releases an approved call schedules it and
         # does nothing else: the decision is written by the call's activity,
         # and the request's timer is cancelled once the call is back (each
@@ -210,7 +210,7 @@ class ApprovalDesk:
         if state.status == "approved" and self.one_step_release:
             # The call's own activity writes it, first: a record on the way to
             # the call costs no workflow task and no trip through a task queue.
-            self._unconfirmed[state.request.id] = [event]
+            self._unconfirmed[state.request.id] = event
             return state
         self._recording += 1
         try:
@@ -221,7 +221,8 @@ class ApprovalDesk:
 
     def released(self, request_id: str) -> list[ApprovalEvent]:
         """What the released call must write before it does anything else."""
-        return list(self._unconfirmed.get(request_id, []))
+        event = self._unconfirmed.get(request_id)
+        return [event] if event else []
 
     def confirmed(self, request_id: str) -> None:
         """The call came back: an attempt of it wrote its decision."""
@@ -238,10 +239,9 @@ class ApprovalDesk:
         timed out, or its record failed): written here, so that none is lost;
         one written twice carries the same decision id."""
         unconfirmed, self._unconfirmed = self._unconfirmed, {}
-        for request_id, events in unconfirmed.items():
+        for request_id, event in unconfirmed.items():
             self._stop_timer(request_id)
-            for event in events:
-                await self._write(event)
+            await self._write(event)
 
     # --- waiting and writing ---------------------------------------------------------
 

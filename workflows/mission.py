@@ -362,7 +362,7 @@ class MissionWorkflow:
             raise
         if approval_id:
             self._desk.confirmed(approval_id)
-            self._set_status(self._status)
+            self._set_status(MissionStatus.RUNNING)  # now in the index too
         if approval is not None and approval.arguments is not None:
             # The model is told its call ran with what the approvers chose.
             edited = json.dumps(approval.arguments, sort_keys=True)

@@ -12,7 +12,6 @@ and lists them to a bearer-token holder (`sealed pending --inbox`).
 from __future__ import annotations
 
 import argparse
-import hmac
 import json
 import os
 import sys
@@ -29,7 +28,13 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from sealed.approvals.request import ApprovalRequest
 from sealed.approvals.webhook import SIGNATURE_HEADER, signed
 from sealed.files import write_private
-from sealed.httpservice import HTTPError, ServiceHandler, ThreadedService, serve_until_signal
+from sealed.httpservice import (
+    HTTPError,
+    ServiceHandler,
+    ThreadedService,
+    same_token,
+    serve_until_signal,
+)
 
 SECRET_ENV = "SEALED_INBOX_SECRET"
 TOKEN_ENV = "SEALED_INBOX_TOKEN"
@@ -73,11 +78,8 @@ class ApprovalInbox(ThreadedService):
     def signed(self, header: str | None, body: bytes) -> bool:
         return signed(self._secret, body, header)
 
-    def reader(self, header: str | None) -> bool:
-        scheme, _, token = (header or "").partition(" ")
-        return scheme.lower() == "bearer" and hmac.compare_digest(
-            token.encode(), self._token.encode()
-        )
+    def reader(self, token: str | None) -> bool:
+        return same_token(token, self._token.encode())
 
     def take(self, request: ApprovalRequest) -> None:
         entry = InboxEntry(received_at=datetime.now(UTC), request=request)
@@ -107,7 +109,7 @@ class _Handler(ServiceHandler):
             return HTTPStatus.OK, {"ok": True}
         if path != REQUESTS_PATH:
             raise HTTPError(HTTPStatus.NOT_FOUND, "no such endpoint")
-        if not inbox.reader(self.headers.get("Authorization")):
+        if not inbox.reader(self.bearer()):
             raise HTTPError(HTTPStatus.UNAUTHORIZED, "missing or invalid bearer token")
         return HTTPStatus.OK, [json.loads(e.model_dump_json()) for e in inbox.entries()]
 

@@ -105,16 +105,12 @@ async def _from_inbox(current: Settings, limit: int) -> None:
         return_exceptions=True,
     )
     for entry, answer in zip(entries, answers, strict=True):
-        request = entry.request
-        found = (
-            next((s for s in answer if s.request.id == request.id), None)
-            if not isinstance(answer, BaseException)
-            else None
-        )
-        state = found or ApprovalState(request=request)
-        now = "not answering" if isinstance(answer, BaseException) else found and found.status
-        lines = describe(state)
-        lines.insert(1, f"  notified:  {entry.received_at:%F %T %Z}; now {now or 'unknown'}")
+        states = [] if isinstance(answer, BaseException) else answer
+        state = next((s for s in states if s.request.id == entry.request.id), None)
+        silent = "not answering" if isinstance(answer, BaseException) else "unknown"
+        now = state.status if state else silent
+        lines = describe(state or ApprovalState(request=entry.request))
+        lines.insert(1, f"  notified:  {entry.received_at:%F %T %Z}; now {now}")
         for line in lines:
             typer.echo(line)
 

@@ -18,7 +18,6 @@ Stdlib only, like the ticket service, so it needs no web framework. Run by
 from __future__ import annotations
 
 import hashlib
-import hmac
 import html
 import json
 import math
@@ -41,6 +40,7 @@ from sealed.httpservice import (
     HTTPError,
     ServiceHandler,
     ThreadedService,
+    same_token,
     serve_until_signal,
 )
 
@@ -137,8 +137,7 @@ class CodecServer(ThreadedService):
         super().__init__(host, port, timeout=timeout)
 
     def token_ok(self, token: str | None) -> bool:
-        # Constant time: the comparison must not tell an attacker how much matched.
-        return token is not None and hmac.compare_digest(token.encode(), self._token)
+        return same_token(token, self._token)
 
     def cookie_ok(self, value: str | None) -> bool:
         return self._sessions.valid(value)
@@ -196,7 +195,7 @@ class _Handler(ServiceHandler):
                 raise HTTPError(HTTPStatus.NOT_FOUND, "no such endpoint")
             # Before a byte of the body is read: without a token, a request costs
             # this process its headers and nothing more.
-            if not (codec.token_ok(self._bearer()) or codec.cookie_ok(self._cookie())):
+            if not (codec.token_ok(self.bearer()) or codec.cookie_ok(self._cookie())):
                 raise HTTPError(HTTPStatus.UNAUTHORIZED, "missing or invalid bearer token")
             namespace = self.headers.get("X-Namespace")
             if codec.allowed_namespaces is not None and namespace not in codec.allowed_namespaces:
@@ -229,10 +228,6 @@ class _Handler(ServiceHandler):
         )
 
     # --- helpers -------------------------------------------------------------------
-
-    def _bearer(self) -> str | None:
-        scheme, _, token = (self.headers.get("Authorization") or "").partition(" ")
-        return token.strip() if scheme.lower() == "bearer" else None
 
     def _cookie(self) -> str | None:
         try:

@@ -46,8 +46,7 @@ class StackInfo(BaseModel):
         )
 
     def env(self) -> dict[str, str]:
-        """The settings a client or worker needs to use this stack."""
-        inbox = self._approval_inbox()
+        """The settings a client needs to use this stack."""
         return {
             "SEALED_DATA_DIR": str(self.data_dir),
             "SEALED_TEMPORAL_ADDRESS": self.temporal_address,
@@ -55,7 +54,15 @@ class StackInfo(BaseModel):
             "SEALED_VAULT_ADDR": self.vault_addr,
             "SEALED_TICKETS_URL": self.tickets_url,
             "SEALED_CODEC_URL": self.codec_url,
-            "SEALED_APPROVAL_INBOX_URL": inbox["approval_inbox_url"],
+            "SEALED_APPROVAL_INBOX_URL": self.inbox_url,
+        }
+
+    def worker_env(self) -> dict[str, str]:
+        """... and a worker: where it notifies approvers, with the webhook's
+        secret (given to the workers alone, not to every child of the stack)."""
+        inbox = self._approval_inbox()
+        return {
+            **self.env(),
             "SEALED_APPROVAL_WEBHOOKS": json.dumps(inbox["approval_webhooks"]),
             "SEALED_APPROVAL_WEBHOOK_SECRET": inbox["approval_webhook_secret"],
         }

@@ -83,7 +83,9 @@ class DevStack:
             self._start_tickets()
             self._start_inbox()
             if self.worker:
-                self.children.spawn("worker", [sys.executable, "-m", "sealed.workers"], info.env())
+                self.children.spawn(
+                    "worker", [sys.executable, "-m", "sealed.workers"], info.worker_env()
+                )
             info.pids = {name: p.pid for name, p in self.children.procs.items()}
             # Written last: until then no other process takes the stack for running.
             (self.data_dir / STATE_FILE).write_text(info.model_dump_json(indent=2))
@@ -196,46 +198,39 @@ class DevStack:
         self.children.wait("codec", lambda: httpx.get(url).status_code == 200)
 
     def _start_tickets(self) -> None:
-        self.children.spawn(
+        self._start_service(
             "tickets",
-            [
-                sys.executable,
-                "-m",
-                "sealed.tools.ticket_service",
-                "--port",
-                str(self.ports.tickets),
-                "--data",
-                str(self.data_dir / "tickets.json"),
-            ],
-            env={
+            "sealed.tools.ticket_service",
+            self.ports.tickets,
+            "tickets.json",
+            {
                 "SEALED_TICKETS_TOKEN": private_random(self.data_dir / TICKETS_TOKEN_FILE),
                 "SEALED_TICKETS_IDENTITY_ISSUER": f"http://127.0.0.1:{self.ports.vault}/v1/identity/oidc",
                 "SEALED_TICKETS_ALLOWED_PROFILES": ",".join(self.ticket_writers),
             },
         )
-        url = f"http://127.0.0.1:{self.ports.tickets}/healthz"
-        self.children.wait("tickets", lambda: httpx.get(url).status_code == 200)
 
     def _start_inbox(self) -> None:
         """The receiver the workers' approval webhook POSTs to (`sealed pending --inbox`)."""
-        self.children.spawn(
+        self._start_service(
             "inbox",
-            [
-                sys.executable,
-                "-m",
-                "sealed.approvals.inbox",
-                "--port",
-                str(self.ports.inbox),
-                "--data",
-                str(self.data_dir / "approval-inbox.json"),
-            ],
-            env={
+            "sealed.approvals.inbox",
+            self.ports.inbox,
+            "approval-inbox.json",
+            {
                 "SEALED_INBOX_SECRET": private_random(self.data_dir / WEBHOOK_SECRET_FILE),
                 "SEALED_INBOX_TOKEN": private_random(self.data_dir / INBOX_TOKEN_FILE),
             },
         )
-        url = f"http://127.0.0.1:{self.ports.inbox}/healthz"
-        self.children.wait("inbox", lambda: httpx.get(url).status_code == 200)
+
+    def _start_service(
+        self, name: str, module: str, port: int, data_file: str, env: dict[str, str]
+    ) -> None:
+        """One of the stack's small HTTP services, up once its /healthz answers."""
+        command = [sys.executable, "-m", module, "--port", str(port)]
+        self.children.spawn(name, [*command, "--data", str(self.data_dir / data_file)], env=env)
+        url = f"http://127.0.0.1:{port}/healthz"
+        self.children.wait(name, lambda: httpx.get(url).status_code == 200)
 
 
 async def _register(address: str) -> list[str]:

@@ -105,36 +105,30 @@ class Redactor:
         return merge(spans)
 
     def _found(self, text: str) -> list[Span]:
-        spans: list[Span] = []
-        if self.known:
-            data = text.encode()
-            # A large text's known-value scan runs on two threads (each half of
-            # it) while the patterns scan on this one: all three release the GIL
-            # (numpy, hyperscan).
-            scans = []
-            if len(data) >= self._parallel_from:
-                middle = len(data) // 2
-                scans = [
-                    _scans().submit(self.known.find_starting, data, lo, hi)
-                    for lo, hi in ((0, middle), (middle, len(data)))
-                ]
-            patterns = self._patterns(text)
-            found = (
-                [match for scan in scans for match in scan.result()]
-                if scans
-                else self.known.find(data)
-            )
-            if len(data) != len(text):  # byte offsets to character offsets, in one pass
-                chars, last = {0: 0}, 0
-                for offset in sorted({o for start, end, _ in found for o in (start, end)}):
-                    chars[offset] = chars[last] + len(data[last:offset].decode())
-                    last = offset
-                found = [(chars[start], chars[end], name) for start, end, name in found]
-            spans += [(start, end, 0, KNOWN_PREFIX + name) for start, end, name in found]
-        else:
-            patterns = self._patterns(text)
-        spans += [(f.start, f.end, 0, f.rule) for f in patterns]
-        return spans
+        known = self.known
+        data = text.encode() if known else b""
+        # A large text's known-value scan runs in two halves on other threads
+        # while the patterns scan on this one: all three release the GIL
+        # (numpy, hyperscan).
+        halves = []
+        if known and len(data) >= self._parallel_from:
+            middle = len(data) // 2
+            halves = [
+                _scans().submit(known.find_starting, data, lo, hi)
+                for lo, hi in ((0, middle), (middle, len(data)))
+            ]
+        patterns: list[Span] = [(f.start, f.end, 0, f.rule) for f in self._patterns(text)]
+        if not known:
+            return patterns
+        found = [m for half in halves for m in half.result()] if halves else known.find(data)
+        if len(data) != len(text):  # byte offsets to character offsets, in one pass
+            chars, last = {0: 0}, 0
+            for offset in sorted({o for start, end, _ in found for o in (start, end)}):
+                chars[offset] = chars[last] + len(data[last:offset].decode())
+                last = offset
+            found = [(chars[start], chars[end], name) for start, end, name in found]
+        # Known values first: on a tie, the merged span is named after them.
+        return [(start, end, 0, KNOWN_PREFIX + name) for start, end, name in found] + patterns
 
     def redact(self, text: str) -> Redaction:
         findings = self.spans(text)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import hmac
 import json
 import os
 import re
@@ -29,6 +28,7 @@ from sealed.httpservice import (
     HTTPError,
     ServiceHandler,
     ThreadedService,
+    same_token,
     serve_until_signal,
 )
 from sealed.identity.workload import IdentityVerifier, InvalidIdentity
@@ -187,9 +187,8 @@ class TicketService(ThreadedService):
                 return ticket
         raise HTTPError(HTTPStatus.NOT_FOUND, f"ticket {ticket_id} not found")
 
-    def authorized(self, header: str | None) -> bool:
-        scheme, _, token = (header or "").partition(" ")
-        return scheme.lower() == "bearer" and hmac.compare_digest(token.encode(), self._token)
+    def authorized(self, token: str | None) -> bool:
+        return same_token(token, self._token)
 
     def list_tickets(self, status: str | None) -> list[dict[str, Any]]:
         with self._lock:
@@ -264,7 +263,7 @@ class _Handler(ServiceHandler):
         service = self.server.service
         # Both credentials before the body: an unauthenticated client never gets
         # this process to read (or hold) a byte of it.
-        if not service.authorized(self.headers.get("Authorization")):
+        if not service.authorized(self.bearer()):
             raise HTTPError(HTTPStatus.UNAUTHORIZED, "missing or invalid bearer token")
         verified_author = None
         if service.identity is not None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sealed.demo import DEMO_APPROVER, demo_key_file
 from sealed.devstack import find_running
+from tests.integration.test_demo_mission import DEMO_APPROVAL_CHAIN
 
 
 def sealed(
@@ -55,14 +56,7 @@ def test_demo_starts_the_stack_runs_the_mission_and_cleans_up(fresh_env):
     ui = fresh_env["SEALED_TEMPORAL_UI_URL"]
     assert f"Web UI: {ui}/namespaces/default/workflows/mission-ticket-triage-" in out
     trail = out.split("approval: request -> decision -> credential issued -> revoked\n")[1]
-    assert [line.split()[1] for line in trail.splitlines()] == [
-        "approval.requested",
-        "approval.decided",
-        "credential.issued",
-        "credential.issued",
-        "credential.revoked",
-        "credential.revoked",
-    ]
+    assert [line.split()[1] for line in trail.splitlines()] == DEMO_APPROVAL_CHAIN
     assert find_running(data_dir) is None
 
     # A second start reuses the key and its registration; the demo runs again.

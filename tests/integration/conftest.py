@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import os
+import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -173,3 +174,26 @@ def stalling_mission(profile: str) -> MissionSpec:
             },
         }
     )
+
+
+@contextlib.contextmanager
+def worker_process(
+    env: dict[str, str], queue: str, command: tuple[str, ...], log: Path | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A worker in a process of its own (`python -m <command>`) serving
+    `queue`, its output appended to `log` (or dropped); stopped at the end."""
+    with contextlib.ExitStack() as files:
+        out = files.enter_context(log.open("ab")) if log is not None else subprocess.DEVNULL
+        proc = subprocess.Popen(
+            [sys.executable, "-m", *command],
+            env={**os.environ, **env, "SEALED_TASK_QUEUE": queue},
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT if log is not None else subprocess.DEVNULL,
+        )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=15)

@@ -8,13 +8,8 @@ request, takes the approval and the mission completes."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -31,7 +26,7 @@ from sealed.devstack import StackInfo
 from sealed.models import MissionStatus
 from sealed.spec_loader import load_mission
 from tests.containment import temporal_cli
-from tests.integration.conftest import run_cli
+from tests.integration.conftest import run_cli, worker_process
 from tests.integration.test_approval_cli import run_shell
 
 pytestmark = pytest.mark.integration
@@ -125,25 +120,6 @@ async def test_the_stock_temporal_signal_releases_the_demo_comment(
     assert signalled.input.payloads[0].metadata["encoding"] == b"binary/encrypted"
 
 
-@contextmanager
-def sealed_worker(env: dict[str, str], queue: str, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """`sealed worker` in a process of its own, serving `queue`."""
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "sealed", "worker"],
-            env={**os.environ, **env, "SEALED_TASK_QUEUE": queue},
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            proc.wait(timeout=15)
-
-
 async def test_a_worker_killed_while_the_mission_waits_loses_nothing(
     client: Client,
     stack: StackInfo,
@@ -154,7 +130,7 @@ async def test_a_worker_killed_while_the_mission_waits_loses_nothing(
     queue = f"approval-kill-{uuid.uuid4().hex[:6]}"
     settings = stack_settings.model_copy(update={"task_queue": queue})
     log = tmp_path / "workers.log"
-    with sealed_worker(stack_env, queue, log) as first:
+    with worker_process(stack_env, queue, ("sealed", "worker"), log) as first:
         handle = await missions.submit(client, settings, load_mission(DEMO_MISSION))
         before = await waiting_request(client, handle.id)
         first.send_signal(signal.SIGKILL)
@@ -165,7 +141,7 @@ async def test_a_worker_killed_while_the_mission_waits_loses_nothing(
     assert description.status == WorkflowExecutionStatus.RUNNING
     assert description.typed_search_attributes.get(SA_STATUS) == "awaiting_approval"
 
-    with sealed_worker(stack_env, queue, log) as second:
+    with worker_process(stack_env, queue, ("sealed", "worker"), log) as second:
         # A new process, rebuilt from the history: the same request, still pending.
         after = await waiting_request(client, handle.id)
         assert after == before

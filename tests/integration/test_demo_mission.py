@@ -30,6 +30,16 @@ from tests.containment import decoded_history, encodings, files_holding, tempora
 from tests.integration.conftest import tickets_token
 
 REQUEST = "approval-call-4-0"  # the demo's comment: turn 4's first call
+# What `sealed demo` prints of its approval (sealed.cli.audit.approval_trail), by kind:
+# the comment's two credentials (the ticket token, its workload identity).
+DEMO_APPROVAL_CHAIN = [
+    "approval.requested",
+    "approval.decided",
+    "credential.issued",
+    "credential.issued",
+    "credential.revoked",
+    "credential.revoked",
+]
 
 
 def test_the_stack_made_and_registered_the_demo_approver(
@@ -121,14 +131,7 @@ async def test_demo_mission_runs_end_to_end(
         e.details.get("approval") == REQUEST for e in events if e.kind.startswith("credential.")
     )
     trail = approval_trail(events)
-    assert [line.split()[1] for line in trail] == [
-        "approval.requested",
-        "approval.decided",
-        "credential.issued",
-        "credential.issued",
-        "credential.revoked",
-        "credential.revoked",
-    ]
+    assert [line.split()[1] for line in trail] == DEMO_APPROVAL_CHAIN
     assert all(line.startswith(REQUEST) for line in trail)
 
     shown = json.loads(temporal_cli(stack, "workflow", "show", "-w", handle.id))

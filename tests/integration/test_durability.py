@@ -4,13 +4,8 @@ and the side-effecting call is applied once."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
 from temporalio.client import Client
@@ -19,25 +14,10 @@ from sealed import missions
 from sealed.config import Settings
 from sealed.devstack import StackInfo
 from sealed.models import MissionSpec, MissionStatus
+from tests.integration.conftest import worker_process
 
 QUEUE = "durability-missions"
 BODY = "Triage: escalated to billing."
-
-
-@contextmanager
-def worker_process(env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "workers"],
-        env={**os.environ, **env, "SEALED_TASK_QUEUE": QUEUE},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            proc.wait(timeout=15)
 
 
 async def comments_by(stack: StackInfo, mission_id: str) -> list[dict[str, object]]:
@@ -75,7 +55,7 @@ async def test_sigkilled_worker_mission_completes_with_side_effect_applied_once(
     )
     mission_id = f"mission-durability-{uuid.uuid4().hex[:8]}"
     settings = stack_settings.model_copy(update={"task_queue": QUEUE})
-    with worker_process(stack_env) as first:
+    with worker_process(stack_env, QUEUE, ("workers",)) as first:
         handle = await missions.submit(client, settings, spec, mission_id)
         for _ in range(300):
             if await comments_by(stack, mission_id):
@@ -86,7 +66,7 @@ async def test_sigkilled_worker_mission_completes_with_side_effect_applied_once(
         first.wait()
     assert (await handle.describe()).status.name == "RUNNING"
 
-    with worker_process(stack_env):
+    with worker_process(stack_env, QUEUE, ("workers",)):
         result = await asyncio.wait_for(handle.result(), timeout=90)
 
     assert result.status == MissionStatus.COMPLETED
