@@ -66,12 +66,12 @@ def encodings(secret: str) -> list[str]:
     return sorted(forms)
 
 
-STACK_FILES = ("temporal.db*", "logs/*.log", "audit.log")
+STACK_FILES = ("temporal.db*", "logs/*.log", "audit.log", "approval-inbox.json")
 
 
 def stack_files(data_dir: Path, patterns: tuple[str, ...] = STACK_FILES) -> list[Path]:
     """Temporal's database files, the stack's logs (OpenBao's audit device
-    among them) and Sealed's audit log."""
+    among them), Sealed's audit log and the approval requests the inbox kept."""
     return [f for pattern in patterns for f in sorted(data_dir.glob(pattern)) if f.is_file()]
 
 
