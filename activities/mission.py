@@ -20,10 +20,18 @@ from sealed.approvals.policy import CallPolicy
 from sealed.approvals.registry import ApproverKeys, ApproverUnknown
 from sealed.audit import AuditLog
 from sealed.contract import DECISION_NOT_RECORDED, MODEL_TURN, RUN_TOOL
+from sealed.directives.policies import (
+    DirectiveSet,
+    PolicySource,
+    ToolFacts,
+    default_source,
+)
+from sealed.directives.schema import checked
 from sealed.identity.backend import SecretValue
 from sealed.identity.broker import CredentialBroker, CredentialRefused
 from sealed.identity.profiles import Profile, ProfileSource, ensure_served
 from sealed.llm import ModelConfigError, get_provider
+from sealed.llm.prices import cost_microusd
 from sealed.models import (
     ModelReply,
     ModelRequest,
@@ -95,8 +103,11 @@ class MissionActivities:
         tools: Mapping[str, ToolDef],
         serves: frozenset[str] | None = None,
         approver_keys: ApproverKeys | None = None,
+        system_directives: PolicySource | None = None,
     ) -> None:
-        """`serves`: a per-profile worker's profiles; None for the shared worker."""
+        """`serves`: a per-profile worker's profiles; None for the shared worker.
+        `system_directives`: the system-wide policy file (checked when the
+        worker starts)."""
         self._profiles = profiles
         self._credentials = credentials
         self._screens = screens
@@ -105,6 +116,9 @@ class MissionActivities:
         self._tools = tools
         self._serves = serves
         self._approver_keys = approver_keys
+        self._system_directives = system_directives
+        # Digests of the directive sets that passed their checks here.
+        self._checked: set[str] = set()
 
     async def _profile(self, name: str, mission_id: str) -> Profile:
         """The profile a turn or call runs under, if it is registered, not
@@ -127,6 +141,45 @@ class MissionActivities:
         privileges = {n: self._tools[n].privilege for n in request.tools if n in self._tools}
         return CallPolicy(approvals=approvals, approver_keys=keys, privileges=privileges)
 
+    def _directives(self, profile: Profile, request: ModelTurnInput) -> DirectiveSet:
+        """The mission's directives: the shipped defaults, the system file, the
+        profile's and the mission's own, with what they are evaluated against.
+        A set that cannot be used fails the mission (DirectiveError) before
+        its model is asked anything."""
+        levels = [default_source()]
+        if self._system_directives is not None:
+            levels.append(self._system_directives)
+        for level, spec in (("profile", profile.directives), ("mission", request.directives)):
+            if spec.policies.strip():
+                levels.append(
+                    PolicySource(
+                        level=level,
+                        text=spec.policies,
+                        mode=spec.mode,
+                        origin=spec.origin or f"{level} directives",
+                    )
+                )
+        directives = DirectiveSet(
+            sources=levels,
+            relaxed=profile.directives.relax,
+            tools={
+                name: ToolFacts(
+                    privilege=tool.privilege,
+                    side_effects=tool.side_effects,
+                    destination=tool.destination,
+                )
+                for name in request.tools
+                if (tool := self._tools.get(name)) is not None
+            },
+            hosts=profile.egress_hosts(),
+            secret_names=sorted(profile.secrets),
+        )
+        digest = directives.digest()
+        if digest not in self._checked:
+            checked(directives.sources, self._tools, directives.relaxed)
+            self._checked.add(digest)
+        return directives
+
     @staticmethod
     def _needs_approval(profile: Profile, request: ToolCallInput, tool: ToolDef) -> bool:
         approvals = profile.approvals.tightened(request.approvals)
@@ -140,6 +193,7 @@ class MissionActivities:
         # profile, or one this worker does not serve, never reaches its model.
         profile = await self._profile(request.profile, request.mission_id)
         policy = await self._call_policy(profile, request)
+        directives = self._directives(profile, request)
         digest, original = await original_for_turn(
             self._prompts,
             self._audit,
@@ -176,7 +230,9 @@ class MissionActivities:
             if failure is not None:
                 raise failure  # outside the handler: no __context__ holds the original
             # ... and its reply (which may echo what a tool leaked) is redacted too.
+            before = screen.redactions
             reply = screen.reply_in(raw)
+            redactions = screen.redactions - before
         log.info(
             "model turn",
             mission_id=request.mission_id,
@@ -191,6 +247,9 @@ class MissionActivities:
             issued=screen.issued,
             prompt_digest=digest,
             policy=policy,
+            directives=None if directives.digest() == request.directives_digest else directives,
+            cost_microusd=cost_microusd(request.model, raw.usage),
+            redactions=redactions,
         )
 
     @contextlib.asynccontextmanager
@@ -319,4 +378,5 @@ class MissionActivities:
             output=output.text,
             flags=output.flags,
             issued=screen.issued,
+            redactions=output.redactions,
         )

@@ -113,6 +113,9 @@ class Settings(BaseSettings):
     codec_url: str = "http://127.0.0.1:8234"
     codec_token: SecretStr | None = None
     tool_modules: list[str] = Field(default_factory=lambda: list(DEFAULT_TOOL_MODULES))
+    # Sealed V: the system-wide directives (Cedar), added to the shipped
+    # defaults for every mission this worker runs; checked when it starts.
+    directives_file: Path | None = None
     # Human approval (IV): who this operator is (a mission's submitter cannot
     # approve its calls), and where waiting requests are POSTed (HMAC-signed).
     operator: str = Field(default_factory=_login_name, pattern=r"^[a-z0-9][a-z0-9._@-]{0,99}$")

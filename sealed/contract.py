@@ -23,6 +23,7 @@ NON_RETRYABLE_MODEL_ERRORS = [
     "ProfileNotAllowed",
     "ApprovalPolicyError",
     "ApproverUnknown",
+    "DirectiveError",
 ]
 NON_RETRYABLE_TOOL_ERRORS = ["ToolConfigError", "ProfileNotAllowed", "ApprovalPolicyError"]
 
@@ -39,3 +40,8 @@ NOTIFY_APPROVAL = "sealed.notify_approval"
 # else; an attempt that could not fails with this type, and the workflow then
 # writes the decision itself.
 DECISION_NOT_RECORDED = "DecisionNotRecorded"
+
+# Sealed V: what a directive that fired asks to have written, and the abort's
+# revocation of the mission.
+DIRECTIVE_EVENT = "sealed.directive_event"
+DIRECTIVE_ABORT = "sealed.directive_abort"

@@ -17,6 +17,8 @@ from pydantic import (
 
 from sealed.approvals.events import ApprovalEvent
 from sealed.approvals.policy import ApprovalsSpec, CallPolicy
+from sealed.directives.events import Violation
+from sealed.directives.policies import DirectiveSet, DirectivesSpec
 from sealed.types import (
     Duration,
     MissionId,
@@ -48,12 +50,20 @@ class ScriptedToolCall(Strict):
     arguments: dict[str, Any] = Field(default_factory=dict)
 
 
+class TokenUsage(Strict):
+    """What a provider reports a turn consumed."""
+
+    input_tokens: int = Field(default=0, ge=0)
+    output_tokens: int = Field(default=0, ge=0)
+
+
 class ScriptedTurn(Strict):
     """One model turn: either tool calls or a final answer, never both."""
 
     say: str = ""
     tool_calls: list[ScriptedToolCall] = Field(default_factory=list)
     final: str | None = None
+    usage: TokenUsage | None = Field(default=None, description="what this turn reports it used")
 
     @model_validator(mode="after")
     def _one_kind(self) -> ScriptedTurn:
@@ -66,17 +76,28 @@ class ModelScript(Strict):
     turns: list[ScriptedTurn] = Field(min_length=1)
     gullible: bool = Field(
         default=False,
-        description="obey tool-call instructions planted in tool output (for injection demos)",
+        description="obey tool-call instructions planted in tool output, fenced or not "
+        "(a stand-in for an injected model, for demos and tests)",
     )
 
 
 # --- the mission spec ---------------------------------------------------------
 
 
+class Price(Strict):
+    """USD per million tokens."""
+
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+
+
 class ModelSpec(Strict):
     provider: str = "scripted"
     name: str = "scripted-1"
     parameters: dict[str, Any] = Field(default_factory=dict)
+    price: Price | None = Field(
+        default=None, description="for the cost trace fact, if the model has no list price"
+    )
     script: ModelScript | None = None
     api_key_secret: str | None = Field(
         default=None,
@@ -97,13 +118,6 @@ class Limits(Strict):
     deadline: Duration = Field(default=timedelta(minutes=15), gt=timedelta(0))
 
 
-class DirectiveSpec(Strict):
-    name: str = Field(min_length=1)
-    on: list[str] = Field(min_length=1, description="mission event kinds this directive watches")
-    when: dict[str, Any] = Field(default_factory=dict)
-    action: Literal["abort", "warn"] = "abort"
-
-
 class MissionSpec(Strict):
     name: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     profile: ProfileName
@@ -113,7 +127,23 @@ class MissionSpec(Strict):
     tools: list[ToolName] = Field(default_factory=list)
     limits: Limits = Field(default_factory=Limits)
     approvals: ApprovalsSpec = Field(default_factory=ApprovalsSpec)
-    directives: list[DirectiveSpec] = Field(default_factory=list)
+    directives: DirectivesSpec = Field(
+        default_factory=DirectivesSpec,
+        description="Cedar policies this mission adds to its profile's (forbid only)",
+    )
+
+    @field_validator("directives", mode="before")
+    @classmethod
+    def _retired_list(cls, value: Any) -> Any:
+        # Histories recorded before directives ran carry an empty list here.
+        return {} if value == [] else value
+
+    @field_validator("directives")
+    @classmethod
+    def _only_restrictions(cls, directives: DirectivesSpec) -> DirectivesSpec:
+        if directives.relax:
+            raise ValueError("relax: a mission may only add restrictions (a profile may relax)")
+        return directives
 
     @field_validator("tools")
     @classmethod
@@ -121,16 +151,6 @@ class MissionSpec(Strict):
         if len(set(tools)) != len(tools):
             raise ValueError("tools are listed more than once")
         return tools
-
-    # Declared means enforced: until directives (V) run, a mission that asks for
-    # them is refused rather than left to look protected. The field stays so
-    # that older histories, which carry the default, still decode.
-    @field_validator("directives")
-    @classmethod
-    def _directives_not_yet(cls, directives: list[DirectiveSpec]) -> list[DirectiveSpec]:
-        if directives:
-            raise ValueError(not_enforced_yet("directives"))
-        return directives
 
 
 def not_enforced_yet(what: str) -> str:
@@ -144,16 +164,13 @@ class OriginalPrompt(Strict):
     system_prompt: str
     goal: str
     tools: list[str] = Field(default_factory=list)
-    directives: list[DirectiveSpec] = Field(default_factory=list)
+    # Retired, always empty: kept so that every pinned prompt's digest stays
+    # what it was. A mission's directives are policies over it, not prompt.
+    directives: list[dict[str, Any]] = Field(default_factory=list, max_length=0)
 
     @classmethod
     def of(cls, spec: MissionSpec) -> OriginalPrompt:
-        return cls(
-            system_prompt=spec.system_prompt,
-            goal=spec.goal,
-            tools=spec.tools,
-            directives=spec.directives,
-        )
+        return cls(system_prompt=spec.system_prompt, goal=spec.goal, tools=spec.tools)
 
     def canonical(self) -> bytes:
         return json.dumps(
@@ -229,6 +246,12 @@ class ModelTurnInput(Strict):
     approvals: ApprovalsSpec = Field(
         default_factory=ApprovalsSpec, description="the mission's own, tightening its profile's"
     )
+    directives: DirectivesSpec = Field(
+        default_factory=DirectivesSpec, description="the mission's own, added to its profile's"
+    )
+    directives_digest: str | None = Field(
+        default=None, description="the set the mission holds: sent again only when it changed"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -263,6 +286,7 @@ class ModelReply(Strict):
 
     content: str = ""
     tool_calls: list[ToolCall] = Field(default_factory=list)
+    usage: TokenUsage | None = None
 
     @property
     def is_final(self) -> bool:
@@ -281,6 +305,11 @@ class ModelTurnOutput(Strict):
     policy: CallPolicy | None = Field(
         default=None, description="how this turn's calls are held for approval (None: older)"
     )
+    directives: DirectiveSet | None = Field(
+        default=None, description="the mission's directives, when they differ from what it holds"
+    )
+    cost_microusd: int = Field(default=0, ge=0, description="this turn's usage at list price")
+    redactions: int = Field(default=0, ge=0, description="values redacted from the reply")
 
     @property
     def is_final(self) -> bool:
@@ -322,6 +351,7 @@ class ToolCallResult(Strict):
     issued: list[Fingerprint] = Field(
         default_factory=list, description="fingerprints of the values this call was issued"
     )
+    redactions: int = Field(default=0, ge=0, description="values redacted from the output")
 
 
 # --- the mission as the outside world sees it ------------------------------------
@@ -355,6 +385,9 @@ class MissionResult(Strict):
     reason: str | None = None
     turns: int
     tool_calls: int
+    violation: Violation | None = Field(
+        default=None, description="the directive that stopped the mission"
+    )
 
 
 class AbortRequest(Strict):

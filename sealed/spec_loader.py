@@ -119,12 +119,7 @@ def _inline_script(data: dict[str, Any], path: Path) -> None:
         return
     # Beside the mission, nowhere else: a spec must not read (and echo in its
     # errors) whatever file on the submitting machine it names.
-    folder = path.parent.resolve()
-    script_path = (folder / model["script"]).resolve()
-    if Path(model["script"]).is_absolute() or not script_path.is_relative_to(folder):
-        raise SpecError(
-            path, ["model.script: must name a file in the mission's own folder (no '/' or '..')"]
-        )
+    script_path = _beside(path, model["script"], "model.script")
     try:
         script = _read_yaml(script_path)
     except SpecError as exc:
@@ -133,6 +128,51 @@ def _inline_script(data: dict[str, Any], path: Path) -> None:
     if not isinstance(script, dict):
         raise SpecError(path, [f"model.script: {script_path} must hold a mapping"])
     model["script"] = script
+
+
+def _beside(path: Path, name: str, field: str) -> Path:
+    """A file a spec names: in the spec's own folder, nowhere else (a spec must
+    not read, and echo in its errors, whatever file on this machine it names)."""
+    folder = path.parent.resolve()
+    target = (folder / name).resolve()
+    if Path(name).is_absolute() or not target.is_relative_to(folder):
+        raise SpecError(
+            path, [f"{field}: must name a file in the spec's own folder (no '/' or '..')"]
+        )
+    return target
+
+
+_MAX_POLICY_BYTES = 256 * 1024
+
+
+def _inline_directives(data: dict[str, Any], path: Path, what: str) -> None:
+    """`directives.file` names a Cedar file beside the YAML: read into
+    `policies`, so the spec carries them; either way `origin` says where each
+    policy's line numbers count from."""
+    directives = data.get("directives")
+    if not isinstance(directives, dict):
+        return
+    name = directives.pop("file", None)
+    if name is None:
+        directives.setdefault("origin", f"{path} (directives.policies)")
+        return
+    if not isinstance(name, str) or "policies" in directives:
+        raise SpecError(path, ["directives.file: a file name, instead of 'policies'"], what)
+    cedar = _beside(path, name, "directives.file")
+    try:
+        with cedar.open("rb") as file:
+            raw = file.read(_MAX_POLICY_BYTES + 1)
+    except OSError as exc:
+        raise SpecError(
+            path, [f"directives.file: cannot read {cedar}: {exc.strerror}"], what
+        ) from exc
+    if len(raw) > _MAX_POLICY_BYTES:
+        raise SpecError(path, [f"directives.file: {cedar} is over {_MAX_POLICY_BYTES} bytes"], what)
+    try:
+        directives["policies"] = raw.decode()
+    except UnicodeDecodeError:
+        raise SpecError(path, [f"directives.file: {cedar} is not UTF-8 text"], what) from None
+    directives["origin"] = str(cedar)
 
 
 def _mapping(data: Any, path: Path, what: str) -> dict[str, Any]:
@@ -162,6 +202,7 @@ def validate_document(model: type[M], data: dict[str, Any], path: Path, what: st
 def parse_mission(data: Any, path: Path) -> MissionSpec:
     mapping = _mapping(data, path, "mission spec")
     _inline_script(mapping, path)
+    _inline_directives(mapping, path, "mission spec")
     return validate_document(MissionSpec, mapping, path, "mission spec")
 
 
@@ -173,4 +214,6 @@ def load_mission(path: str | Path) -> MissionSpec:
 def load_document(model: type[M], path: str | Path, what: str) -> M:
     """A YAML file holding one `model` (e.g. an agent profile)."""
     path = Path(path)
-    return validate_document(model, _mapping(_read_yaml(path), path, what), path, what)
+    mapping = _mapping(_read_yaml(path), path, what)
+    _inline_directives(mapping, path, what)
+    return validate_document(model, mapping, path, what)

@@ -51,6 +51,9 @@ class StaticProfiles:
         self.profiles = {p.name: p for p in profiles}
         self.revoked = revoked or set()
 
+    async def revoke_mission(self, mission_id: str, reason: str, actor: str) -> None:
+        self.revoked.add(mission_id)
+
     async def for_call(self, profile: str, mission_id: str) -> Profile:
         if profile in self.revoked or mission_id in self.revoked:
             raise ProfileNotAllowed(f"'{profile}' is revoked")

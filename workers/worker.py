@@ -18,11 +18,13 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from sealed.activities.approval import ApprovalActivities, WebhookNotifier
+from sealed.activities.directives import DirectiveActivities
 from sealed.activities.mission import MissionActivities
 from sealed.approvals.registry import ApproverKeys
 from sealed.audit import AuditLog
 from sealed.client import connect
 from sealed.config import Settings
+from sealed.directives.system import system_directives
 from sealed.identity.agentcore import AgentCoreApiKey, AgentCoreOAuth2
 from sealed.identity.aws import AwsSecretsManager, AwsSts, aws_client_factory
 from sealed.identity.backend import CredentialBackend
@@ -101,7 +103,7 @@ def vault_spine(settings: Settings) -> Spine:
 # sandbox's import machinery that aborts the process, so it passes through
 # (it is deterministic and holds no state between calls).
 WORKFLOW_RUNNER = SandboxedWorkflowRunner(
-    restrictions=SandboxRestrictions.default.with_passthrough_modules("cryptography")
+    restrictions=SandboxRestrictions.default.with_passthrough_modules("cryptography", "cedarpy")
 )
 
 
@@ -121,16 +123,19 @@ def build_workers(
     client, one spine and one set of activities, which refuse any profile
     this process does not serve before minting anything."""
     spine = spine or vault_spine(settings)
+    tools = tools if tools is not None else load_tool_modules(settings.tool_modules)
     activities = MissionActivities(
         profiles=spine.profiles,
         credentials=spine.credentials,
         screens=spine.screens,
         prompts=spine.prompts,
         audit=spine.audit,
-        tools=tools if tools is not None else load_tool_modules(settings.tool_modules),
+        tools=tools,
         serves=frozenset(settings.worker_profiles) or None,
         approver_keys=spine.approvers,
+        system_directives=system_directives(settings.directives_file, tools),
     )
+    directives = DirectiveActivities(spine.audit, spine.profiles, spine.credentials)
     secret = settings.approval_webhook_secret
     approvals = ApprovalActivities(
         spine.audit,
@@ -151,6 +156,8 @@ def build_workers(
                 activities.run_tool,
                 approvals.approval_event,
                 approvals.notify_approval,
+                directives.directive_event,
+                directives.directive_abort,
             ],
             # An abort or a revocation reaches a running call in a heartbeat
             # response: at most a second late, not 0.8 x the heartbeat timeout.

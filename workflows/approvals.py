@@ -85,6 +85,10 @@ class ApprovalDesk:
             call.name, policy.privilege(call.name), call.arguments
         )
 
+    def can_hold(self) -> bool:
+        """A call can wait for a decision: somebody is named to give it."""
+        return self.policy is not None and bool(self.policy.approvals.approvers)
+
     def open(self, call: ToolCall) -> ApprovalRequest:
         assert self.policy is not None  # holds() said so
         approvals = self.policy.approvals

@@ -21,6 +21,7 @@ from sealed.workflows.approvals import (
     ApprovalTimedOut,
     refusal,
 )
+from sealed.workflows.directives import DirectiveAborts, DirectiveGuard
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
@@ -41,6 +42,9 @@ with workflow.unsafe.imports_passed_through():
         SA_PROFILE,
         SA_STATUS,
     )
+    from sealed.directives.engine import Verdict
+    from sealed.directives.events import Violation
+    from sealed.directives.policies import DirectiveError
     from sealed.models import (
         AbortRequest,
         Fingerprint,
@@ -139,6 +143,8 @@ class MissionWorkflow:
         self._stopping = False
         # Sealed IV: every approval request of the mission and its decisions.
         self._desk = ApprovalDesk(input.mission_id, input.submitter)
+        # Sealed V: the directives, evaluated on every call and result.
+        self._guard = DirectiveGuard(input)
 
     @workflow.run
     async def run(self, input: MissionInput) -> MissionResult:
@@ -247,6 +253,8 @@ class MissionWorkflow:
                     )
                 self._prompt_digest = self._prompt_digest or reply.prompt_digest
                 self._desk.policy = reply.policy or self._desk.policy
+                self._guard.adopt(reply.directives)
+                self._guard.trace.turned(reply.cost_microusd, reply.redactions)
                 self._remember(reply.issued)
                 self._conversation.append(
                     Message(role="assistant", content=reply.content, tool_calls=reply.tool_calls)
@@ -276,6 +284,12 @@ class MissionWorkflow:
             return self._finish(MissionStatus.FAILED, str(exc))
         except ApprovalTimedOut as exc:
             return self._finish(MissionStatus.ABORTED, str(exc))
+        except DirectiveAborts as stop:
+            self._set_phase(f"aborting: directive {stop.violation.policy}", [])
+            await self._guard.abort(stop)
+            return self._finish(MissionStatus.ABORTED, str(stop), stop.violation)
+        except DirectiveError as exc:
+            return self._finish(MissionStatus.FAILED, f"directives: {exc}")
         except ActivityError as exc:
             if self._stopping:
                 raise
@@ -300,6 +314,8 @@ class MissionWorkflow:
                 tools=spec.tools,
                 known=self._known,
                 approvals=spec.approvals,
+                directives=spec.directives,
+                directives_digest=self._guard.digest,
             ),
             ModelTurnOutput,
             MODEL_RETRY,
@@ -310,15 +326,24 @@ class MissionWorkflow:
             # Refused here, deterministically: a tool the mission does not list
             # never reaches a worker.
             allowed = ", ".join(self._input.spec.tools) or "none"
-            return ToolCallResult(
-                call_id=call.id,
-                name=call.name,
-                output=f"tool error: '{call.name}' is not available to this mission "
+            return self._refused(
+                call,
+                f"tool error: '{call.name}' is not available to this mission "
                 f"(available: {allowed})",
-                is_error=True,
             )
+        checked = self._guard.before(call)
+        verdict, context = checked if checked is not None else (None, None)
+        held = False
+        if verdict is not None:
+            if verdict.action == "abort":
+                raise self._guard.aborts(verdict, call, self._conversation)
+            held = verdict.action == "require_approval"
+            if verdict.action == "deny_call" or (held and not self._desk.can_hold()):
+                await self._guard.record(verdict, call, self._conversation, "denied")
+                return self._refused(call, self._directive_refusal(verdict, held))
+            await self._guard.record(verdict, call, self._conversation, "held" if held else None)
         approval: ApprovalState | None = None
-        if self._desk.holds(call):
+        if held or self._desk.holds(call):
             request = self._desk.open(call)
             self._set_status(MissionStatus.AWAITING_APPROVAL)
             self._set_phase(f"awaiting approval for {call.name}", [f"approval:{request.id}"])
@@ -329,9 +354,7 @@ class MissionWorkflow:
             released = approval.status == "approved" and self._desk.one_step_release
             self._set_status(MissionStatus.RUNNING, index=not released)
             if approval.status != "approved":
-                return ToolCallResult(
-                    call_id=call.id, name=call.name, output=refusal(approval), is_error=True
-                )
+                return self._refused(call, refusal(approval))
             if approval.arguments is not None:
                 call = call.model_copy(update={"arguments": approval.arguments})
         self._set_phase(f"tool call {call.name}", [f"tool:{call.name}#{call.id}"])
@@ -368,7 +391,34 @@ class MissionWorkflow:
             edited = json.dumps(approval.arguments, sort_keys=True)
             note = f"(an approver changed the arguments to {edited})\n"
             result = result.model_copy(update={"output": note + result.output})
+        after = self._guard.after(call, result, context)
+        if after is not None:
+            if after.action == "abort":
+                raise self._guard.aborts(after, call, self._conversation)
+            withheld = after.action is not None
+            await self._guard.record(
+                after, call, self._conversation, "withheld" if withheld else None
+            )
+            if withheld:
+                firing = after.fired[0]
+                output = f"tool output withheld by directive {firing.policy}: {firing.reason}"
+                result = result.model_copy(update={"output": output, "is_error": True})
         return result
+
+    def _refused(self, call: ToolCall, why: str) -> ToolCallResult:
+        """A call the runtime did not run: the model is told why."""
+        self._guard.trace.refused()
+        return ToolCallResult(call_id=call.id, name=call.name, output=why, is_error=True)
+
+    @staticmethod
+    def _directive_refusal(verdict: Verdict, held: bool) -> str:
+        firing = verdict.fired[0]
+        if held:
+            return (
+                f"tool refused: directive {firing.policy} requires a human approval "
+                f"({firing.reason}), and this mission's profile names no approvers"
+            )
+        return f"tool refused by directive {firing.policy}: {firing.reason}"
 
     # --- state ---------------------------------------------------------------
 
@@ -387,7 +437,9 @@ class MissionWorkflow:
         self._phase = phase
         self._pending = pending
 
-    def _finish(self, status: MissionStatus, reason: str | None) -> MissionResult:
+    def _finish(
+        self, status: MissionStatus, reason: str | None, violation: Violation | None = None
+    ) -> MissionResult:
         self._status = self._indexed = status
         self._reason = reason
         self._set_phase("finished", [])
@@ -400,6 +452,7 @@ class MissionWorkflow:
             reason=reason,
             turns=self._turn,
             tool_calls=self._tool_calls,
+            violation=violation,
         )
 
     async def _stop(

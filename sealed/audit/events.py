@@ -32,6 +32,8 @@ AuditKind = Literal[
     "redaction",
     "injection.detected",
     "directive.violated",
+    "directive.alert",
+    "directive.logged",
 ]
 AUDIT_KINDS: Final[tuple[str, ...]] = get_args(AuditKind)
 

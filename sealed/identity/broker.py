@@ -19,6 +19,7 @@ from sealed.identity.backend import (
     Credential,
     CredentialBackend,
     CredentialRequest,
+    Lease,
     SecretSpec,
     SecretUnavailable,
     SecretValue,
@@ -40,6 +41,24 @@ class CredentialBroker:
     def __init__(self, backends: Mapping[str, CredentialBackend], audit: AuditLog) -> None:
         self._backends = backends
         self._audit = audit
+        # What this process issued and has not revoked yet, by mission: a
+        # mission's revocation ends them at once. And the missions revoked
+        # here, refused before any backend is asked.
+        self._live: dict[str, dict[str, tuple[CredentialBackend, Lease]]] = {}
+        self._revoked: set[str] = set()
+
+    async def revoke_mission(self, mission_id: str) -> list[str]:
+        """No credential is issued to the mission from now on (by this process;
+        the mission's revocation record stops the others), and every live one
+        is revoked at its backend. Returns their lease ids; raises if one
+        could not be revoked (the caller retries)."""
+        self._revoked.add(mission_id)
+        live = self._live.get(mission_id, {})
+        leases = list(live.items())
+        await asyncio.gather(*(backend.revoke(lease) for _, (backend, lease) in leases))
+        for lease_id, _ in leases:
+            live.pop(lease_id, None)
+        return [lease_id for lease_id, _ in leases]
 
     @staticmethod
     def _event(kind: AuditKind, request: CredentialRequest, **fields: str | None) -> AuditEvent:
@@ -99,8 +118,11 @@ class CredentialBroker:
 
         issued: list[tuple[CredentialRequest, CredentialBackend, Credential]] = []
         outcome = "error"
+        live = self._live.setdefault(mission_id, {})
         try:
             for request in requests:
+                if mission_id in self._revoked:
+                    raise SecretUnavailable(f"mission '{mission_id}' is revoked")
                 backend = self._backends.get(request.spec.backend)
                 if backend is None:
                     raise SecretUnavailable(
@@ -115,6 +137,7 @@ class CredentialBroker:
                     )
                     raise
                 issued.append((request, backend, credential))
+                live[credential.lease.lease_id] = (backend, credential.lease)
                 await self._record("credential.issued", request, lease_id=credential.lease.lease_id)
             yield {r.secret: c.value for r, _, c in issued}
             outcome = "ok"
@@ -127,6 +150,8 @@ class CredentialBroker:
                 events.append(
                     self._event("credential.used", request, lease_id=lease, outcome=outcome)
                 )
+                if lease not in live:
+                    continue  # the mission's revocation ended it already
                 try:
                     await asyncio.shield(backend.revoke(credential.lease))
                 except Exception as exc:  # its TTL still ends it; say so loudly
@@ -143,6 +168,10 @@ class CredentialBroker:
                         )
                     )
                 else:
+                    # Kept in `live` when it failed: the mission's revocation tries again.
+                    live.pop(lease, None)
                     events.append(self._event("credential.revoked", request, lease_id=lease))
+            if not live:
+                self._live.pop(mission_id, None)
             if events:
                 await asyncio.to_thread(self._audit.record_many, events)

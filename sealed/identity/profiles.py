@@ -11,6 +11,7 @@ from typing import Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sealed.approvals.policy import ApprovalPolicy
+from sealed.directives.policies import DirectivesSpec
 from sealed.identity.backend import SecretSpec
 from sealed.models import not_enforced_yet
 from sealed.spec_loader import load_document
@@ -89,10 +90,27 @@ class Profile(BaseModel):
         default_factory=ApprovalPolicy,
         description="which calls wait for a human decision: the floor every mission keeps",
     )
+    egress: list[str] = Field(
+        default_factory=list,
+        description=(
+            "hosts the mission's tools may send to: the default directive"
+            " sealed.egress-allowlist refuses any other destination of http.fetch or of a"
+            " tool that declares one (exact host, host:port or [IPv6], as for `hosts`)"
+        ),
+    )
+    directives: DirectivesSpec = Field(
+        default_factory=DirectivesSpec,
+        description="Cedar policies over every call and result of the profile's missions",
+    )
     # Retired: approvers are named under `approvals`; records that carry the
     # empty default still load.
     approvers: list[str] = Field(default_factory=list)
     exportable: bool = False
+
+    @field_validator("egress")
+    @classmethod
+    def _egress_is_exact(cls, hosts: list[str]) -> list[str]:
+        return [_host_entry(entry) for entry in hosts]
 
     @field_validator("approvers")
     @classmethod
@@ -119,6 +137,12 @@ class Profile(BaseModel):
                 raise ValueError(f"tool '{tool}' cannot take 'hosts': only http.fetch uses them")
         return self
 
+    def egress_hosts(self) -> list[str]:
+        """The allowlist directives check destinations against: `egress`, and
+        the internal hosts http.fetch is granted."""
+        granted = [h for grant in self.tools.values() for h in grant.hosts]
+        return sorted({*self.egress, *granted})
+
     def granted(self, tool: str) -> set[str]:
         grant = self.tools.get(tool)
         return set(grant.secrets) if grant else set()
@@ -128,6 +152,11 @@ class ProfileSource(Protocol):
     async def for_call(self, profile: str, mission_id: str) -> Profile:
         """The profile a tool call runs under; raises when it or the mission is
         revoked (ProfileNotAllowed) or when that cannot be known (fail closed)."""
+        ...
+
+    async def revoke_mission(self, mission_id: str, reason: str, actor: str) -> None:
+        """Records the mission revoked (a directive aborted it): every worker
+        refuses its calls from now on, this one at once."""
         ...
 
 

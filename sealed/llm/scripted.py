@@ -3,8 +3,9 @@ mission's YAML script, so a mission is deterministic with no model at all.
 
 In gullible mode it also obeys tool-call instructions planted in tool output
 (`call tool NAME with {json}`), once each, in the turn right after it read
-them: a stand-in for a prompt-injected model, for demos and tests that show
-the runtime stopping one."""
+them, whether or not the runtime fenced that output as untrusted: a stand-in
+for a prompt-injected model, so that what stops the attack in a demo or a
+test is a control of the runtime (a directive), never the model's manners."""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ from typing import Any
 from sealed.identity.backend import SecretValue
 from sealed.llm.base import ModelConfigError, register_provider
 from sealed.models import Message, ModelReply, ModelRequest, ScriptedTurn, ToolCall
-from sealed.redaction.injection import FENCE_HEADER
 
 _PLANTED = re.compile(
     r"call (?:the )?tool [`'\"]?([a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)*)[`'\"]? with ", re.I
@@ -24,6 +24,9 @@ _PLANTED = re.compile(
 # Tool-call ids of obedient turns carry this prefix, so the script position is
 # derived from the conversation alone (deterministic across retries and replays).
 _OBEY_PREFIX = "obey-"
+# The runtime's fence around flagged output (sealed.redaction.injection.fence):
+# an injected model reads what is inside it all the same.
+_FENCED = re.compile(r"^(`{3,})text\n(.*)\n\1\Z", re.S | re.M)
 
 
 def _strings(value: Any) -> Iterator[str]:
@@ -42,6 +45,8 @@ def planted_calls(text: str) -> list[tuple[str, dict[str, Any]]]:
 
     Tool output is usually JSON, where a planted `{"ticket_id": 2}` reads
     `{\\"ticket_id\\": 2}`: its strings are searched decoded, as a model reads them."""
+    fenced = _FENCED.search(text)
+    text = fenced[2] if fenced else text
     try:
         texts = list(_strings(json.loads(text)))
     except (ValueError, RecursionError):
@@ -63,8 +68,9 @@ def script_reply(step: ScriptedTurn, turn: int) -> ModelReply:
     """A script step as the reply of model turn `turn` (its call ids are unique
     per turn and the same on every retry)."""
     if step.final is not None:
-        return ModelReply(content=step.final)
+        return ModelReply(content=step.final, usage=step.usage)
     return ModelReply(
+        usage=step.usage,
         content=step.say,
         tool_calls=[
             ToolCall(id=f"call-{turn}-{i}", name=c.name, arguments=c.arguments)
@@ -92,13 +98,9 @@ class ScriptedProvider:
         if script is None:
             raise ModelConfigError("the scripted provider needs a script")
         if script.gullible:
-            # Spotlighting: output the runtime fenced as untrusted data (sealed.redaction.
-            # injection.neutralise) is read as data. The gullible model stands for a model
-            # that follows instructions in tool output it has no reason to distrust.
             planted = [
                 call
                 for message in _trailing_tool_outputs(request.conversation)
-                if not message.content.startswith(FENCE_HEADER)
                 for call in planted_calls(message.content)
             ]
             if planted:

@@ -55,6 +55,7 @@ class ScreenedOutput(BaseModel):
 
     text: str
     flags: list[str]
+    redactions: int = 0
 
 
 class Screen:
@@ -105,7 +106,13 @@ class Screen:
             content=self._text(reply.content), tool_calls=self._calls(reply.tool_calls)
         )
 
+    @property
+    def redactions(self) -> int:
+        """Values redacted so far, in every crossing of this screen."""
+        return sum(self._counts.values())
+
     def tool_output(self, text: str) -> ScreenedOutput:
+        before = self.redactions
         redacted = self._text(text)
         verdict = self._detector.screen(redacted)
         signals = list(verdict.signals) if verdict.flagged else []
@@ -115,7 +122,7 @@ class Screen:
             # Neutralising stripped hidden characters, which can join a value
             # they split: redaction runs again, as the very last step.
             neutralised = self._text(neutralised)
-        return ScreenedOutput(text=neutralised, flags=signals)
+        return ScreenedOutput(text=neutralised, flags=signals, redactions=self.redactions - before)
 
     def error(self, message: str, details: Sequence[Any] = ()) -> tuple[str, list[Any]]:
         """An error's message and details, redacted. Details become JSON-shaped

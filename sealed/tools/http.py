@@ -28,7 +28,7 @@ class FetchResult(BaseModel):
     truncated: bool
 
 
-@tool(name="http.fetch")
+@tool(name="http.fetch", destination="url")
 async def fetch(ctx: ToolContext, args: FetchArgs) -> FetchResult:
     """Fetch a public URL with GET (following up to 5 redirects) and return its text, truncated."""
     url = httpx.URL(str(args.url))

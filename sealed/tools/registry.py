@@ -58,6 +58,9 @@ class ToolDef:
     description: str
     args_model: type[BaseModel]
     fn: ToolFn
+    # The argument naming where the tool sends (a URL or host): directives
+    # check it against the profile's egress allowlist.
+    destination: str | None = None
 
     @functools.cache  # noqa: B019 (tool definitions live as long as the process)
     def info(self) -> ToolInfo:
@@ -90,6 +93,7 @@ def tool(
     privilege: Privilege = "low",
     secrets: Iterable[str] = (),
     side_effects: bool = False,
+    destination: str | None = None,
 ) -> Callable[[ToolFn], ToolFn]:
     def register(fn: ToolFn) -> ToolFn:
         if not inspect.iscoroutinefunction(fn):
@@ -100,6 +104,8 @@ def tool(
             isinstance(hints.get(params[1]), type) and issubclass(hints[params[1]], BaseModel)
         ):
             raise TypeError(f"tool '{name}' must take (ctx: ToolContext, args: <pydantic model>)")
+        if destination is not None and destination not in hints[params[1]].model_fields:
+            raise TypeError(f"tool '{name}': destination '{destination}' is not an argument")
         existing = REGISTRY.get(name)
         if existing is not None and existing.fn.__qualname__ != fn.__qualname__:
             raise ValueError(f"tool '{name}' is registered twice")
@@ -111,6 +117,7 @@ def tool(
             description=inspect.cleandoc(fn.__doc__ or name),
             args_model=hints[params[1]],
             fn=fn,
+            destination=destination,
         )
         return fn
 

@@ -552,7 +552,8 @@ async def test_a_retried_turn_sends_byte_identical_instructions(time_skipping_en
 
 async def test_tool_output_cannot_rewrite_the_instructions(time_skipping_env, worker):
     """A tool output that hands the model 'new instructions' is quoted as data,
-    and the next turn still carries the original instructions first."""
+    and every later turn still carries the original instructions first: also
+    the turn after the (gullible) model obeyed the planted call."""
     SEEN.clear()
     result, transcript = await run(
         time_skipping_env,
@@ -578,8 +579,11 @@ async def test_tool_output_cannot_rewrite_the_instructions(time_skipping_env, wo
     )
     assert result.status == MissionStatus.COMPLETED and result.answer == "summary"
     assert transcript[1]["content"].startswith("[UNTRUSTED TOOL OUTPUT")
-    assert [s[2:] for s in SEEN] == [("Only ever summarise.", "do the thing")] * 2
-    assert all(m.get("name") != "test.fails" for m in transcript)
+    assert [s[2:] for s in SEEN] == [("Only ever summarise.", "do the thing")] * 3
+    # The gullible model obeyed (test.echo shouts: the planted name is upper case,
+    # a tool the mission does not have).
+    obeyed = [m for m in transcript if m["role"] == "tool"][1]
+    assert obeyed["name"] == "TEST.FAILS" and "not available" in obeyed["content"]
 
 
 async def test_a_tampered_prompt_fails_the_next_turn_closed(time_skipping_env, worker, tmp_path):

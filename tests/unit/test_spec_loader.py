@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from sealed.directives.policies import DirectivesSpec
 from sealed.models import MissionSpec
 from sealed.spec_loader import SpecError, load_mission
 
@@ -22,7 +23,7 @@ def test_demo_mission_loads_with_its_script_inlined() -> None:
     assert isinstance(spec, MissionSpec)
     assert spec.name == "ticket-triage"
     assert spec.profile == "support-agent"
-    assert spec.tools == ["tickets.list", "tickets.read", "tickets.comment"]
+    assert spec.tools == ["tickets.list", "tickets.read", "tickets.comment", "http.fetch"]
     assert spec.limits.max_turns == 10
     assert spec.limits.max_tool_calls == 12
     assert spec.limits.deadline == timedelta(seconds=600)
@@ -31,8 +32,17 @@ def test_demo_mission_loads_with_its_script_inlined() -> None:
     assert script is not None
     assert script.gullible is True
     assert len(script.turns) == 5
-    assert script.turns[0].tool_calls[0].name == "tickets.list"
+    assert [[c.name for c in t.tool_calls] for t in script.turns] == [
+        ["tickets.list"],
+        ["tickets.read"],
+        ["tickets.comment"],
+        ["tickets.read"],
+        [],
+    ]
+    assert script.turns[3].tool_calls[0].arguments == {"ticket_id": 3}
     assert script.turns[-1].final is not None
+    # No directives of its own: the shipped defaults are what stop ticket 3's call.
+    assert spec.directives == DirectivesSpec()
     # Self-contained: the spec survives a JSON round trip without the script file.
     assert MissionSpec.model_validate_json(spec.model_dump_json()) == spec
 
@@ -65,7 +75,9 @@ BAD_CASES: list[tuple[str, str | None, tuple[str, ...]]] = [
     ("bad_duration.yaml", "limits.deadline", ("valid timedelta", "'soon'")),
     ("bad_tool_name.yaml", "tools.0", ("should match pattern", "'Tickets List!'")),
     ("duplicated_tool.yaml", "tools", ("listed more than once",)),
-    ("directive_unknown_action.yaml", "directives.0.action", ("'abort' or 'warn'", "'explode'")),
+    ("directive_unknown_mode.yaml", "directives.mode", ("'enforce' or 'log_only'", "'sometimes'")),
+    # `on:` read as a key, not as YAML 1.1's True: the message names it.
+    ("directive_unknown_key.yaml", "directives.on", ("unknown key",)),
 ]
 
 
@@ -178,44 +190,120 @@ def test_script_file_that_is_not_a_mapping(tmp_path: Path) -> None:
     assert "list.script.yaml must hold a mapping" in problem
 
 
-def test_directive_on_key_is_not_read_as_a_yaml_boolean(tmp_path: Path) -> None:
-    # YAML 1.1 reads a bare `on` as True; the directive's `on:` key must survive.
-    path = tmp_path / "directive.yaml"
+def test_yaml_1_1_booleans_are_read_as_strings(tmp_path: Path) -> None:
+    # YAML 1.1 reads a bare `on`, `off`, `yes` and `no` as booleans: here only
+    # true/false are, so such a key (or value) survives as written.
+    path = tmp_path / "params.yaml"
     path.write_text(
         "name: d\n"
         "profile: p\n"
         "goal: g\n"
-        "model: {script: {gullible: true, turns: [{final: done}]}}\n"
-        "directives:\n"
-        "  - name: no-billing\n"
-        "    on: [tool_call]\n"
-        "    when: {tool: tickets.comment}\n"
-        "    action: warn\n",
+        "model:\n"
+        "  script: {turns: [{final: done}]}\n"
+        "  parameters: {on: yes, off: no, flag: true, other: False}\n",
         encoding="utf-8",
     )
-    # The directive is read whole (with its `on:` key), then refused: directives
-    # are not enforced yet, so a mission that asks for one does not run.
-    with pytest.raises(SpecError) as refused:
-        load_mission(path)
-    (problem,) = refused.value.problems
-    assert problem.startswith("directives: directives are not enforced yet")
-    assert "'on': ['tool_call']" in problem  # not True: the key survived YAML 1.1
+    assert load_mission(path).model.parameters == {
+        "on": "yes",
+        "off": "no",
+        "flag": True,
+        "other": False,
+    }
 
 
 @pytest.mark.parametrize(
-    ("key", "what"),
+    "key",
     [
-        ("directives: [{name: n, on: [tool_call]}]", "directives"),
+        "directives: [{name: n, on: [tool_call]}]",
+        "directives: [{name: n, on: [tool_call], when: {tool: tickets.comment}, action: warn}]",
     ],
+    ids=["short", "whole"],
 )
-def test_what_is_not_enforced_yet_is_refused(tmp_path: Path, key: str, what: str) -> None:
-    """Declared means enforced: a mission must not look protected when it is not."""
+def test_a_retired_directive_list_is_refused_not_ignored(tmp_path: Path, key: str) -> None:
+    """Declared means enforced: a mission written for the retired directive list
+    must not run looking protected by directives nothing reads."""
     path = tmp_path / "m.yaml"
     path.write_text(
         f"name: d\nprofile: p\ngoal: g\nmodel: {{script: {{turns: [{{final: done}}]}}}}\n{key}\n"
     )
-    with pytest.raises(SpecError, match=f"{what} are not enforced yet"):
+    with pytest.raises(SpecError) as refused:
         load_mission(path)
+    (problem,) = refused.value.problems
+    assert problem.startswith("directives: Input should be a valid dictionary"), problem
+    assert "'on': ['tool_call']" in problem  # not True: the key survived YAML 1.1
+
+
+# --- directives (Sealed V): Cedar policies inline or from a file beside the spec ----
+
+HEADER = "name: d\nprofile: p\ngoal: g\nmodel: {script: {turns: [{final: done}]}}\n"
+POLICY = (
+    '@id("no-billing-comments")\n'
+    'forbid(principal, action == Sealed::Action::"call", '
+    'resource == Sealed::Tool::"tickets.comment");\n'
+)
+
+
+def test_directives_file_is_inlined_with_its_origin(tmp_path: Path) -> None:
+    (tmp_path / "x.cedar").write_text(POLICY, encoding="utf-8")
+    path = tmp_path / "m.yaml"
+    path.write_text(HEADER + "directives: {file: x.cedar, mode: log_only}\n", encoding="utf-8")
+    spec = load_mission(path)
+    assert spec.directives == DirectivesSpec(
+        policies=POLICY, mode="log_only", origin=str((tmp_path / "x.cedar").resolve())
+    )
+    # Self-contained: the policies travel in the spec, not the file's name.
+    assert MissionSpec.model_validate_json(spec.model_dump_json()) == spec
+
+
+def test_inline_directives_name_the_spec_as_their_origin(tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    block = "".join(f"    {line}\n" for line in POLICY.splitlines())
+    path.write_text(HEADER + "directives:\n  policies: |\n" + block, encoding="utf-8")
+    directives = load_mission(path).directives
+    assert directives.policies == POLICY
+    assert directives.mode == "enforce"
+    assert directives.origin == f"{path} (directives.policies)"
+
+
+@pytest.mark.parametrize("name", ["/etc/passwd", "../outside.cedar", "sub/../../outside.cedar"])
+def test_a_directives_file_must_be_beside_the_spec(tmp_path: Path, name: str) -> None:
+    (tmp_path / "outside.cedar").write_text("// SECRET-CONTENT\n" + POLICY)
+    folder = tmp_path / "missions"
+    (folder / "sub").mkdir(parents=True)
+    path = folder / "m.yaml"
+    path.write_text(HEADER + f"directives: {{file: '{name}'}}\n", encoding="utf-8")
+    with pytest.raises(SpecError) as refused:
+        load_mission(path)
+    assert refused.value.path == path
+    assert refused.value.problems == [
+        "directives.file: must name a file in the spec's own folder (no '/' or '..')"
+    ]
+    assert "SECRET-CONTENT" not in str(refused.value) and "root:" not in str(refused.value)
+
+
+def test_a_directives_file_and_inline_policies_are_refused_together(tmp_path: Path) -> None:
+    (tmp_path / "x.cedar").write_text(POLICY, encoding="utf-8")
+    path = tmp_path / "m.yaml"
+    path.write_text(HEADER + "directives: {file: x.cedar, policies: ''}\n", encoding="utf-8")
+    with pytest.raises(SpecError) as refused:
+        load_mission(path)
+    assert refused.value.problems == ["directives.file: a file name, instead of 'policies'"]
+
+
+def test_a_mission_may_not_relax_a_default(tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text(HEADER + "directives: {relax: [sealed.untrusted-egress]}\n", encoding="utf-8")
+    with pytest.raises(SpecError) as refused:
+        load_mission(path)
+    (problem,) = refused.value.problems
+    assert problem.startswith("directives: relax: a mission may only add restrictions"), problem
+
+
+def test_an_empty_directive_list_loads_as_none(tmp_path: Path) -> None:
+    """What histories recorded before directives ran carry."""
+    path = tmp_path / "m.yaml"
+    path.write_text(HEADER + "directives: []\n", encoding="utf-8")
+    assert load_mission(path).directives == DirectivesSpec()
 
 
 # --- red team 15: what a spec may read, and how big it may get -------------------
@@ -234,7 +322,7 @@ def test_a_script_must_be_beside_the_mission(tmp_path: Path, script: str) -> Non
     (folder / "sub").mkdir(parents=True)
     mission = folder / "m.yaml"
     mission.write_text(MISSION.format(script=script))
-    with pytest.raises(SpecError, match="mission's own folder") as caught:
+    with pytest.raises(SpecError, match="spec's own folder") as caught:
         load_mission(mission)
     assert "SECRET-CONTENT" not in str(caught.value) and "root:" not in str(caught.value)
 
@@ -245,7 +333,7 @@ def test_a_link_out_of_the_folder_is_refused(tmp_path: Path) -> None:
     folder.mkdir()
     (folder / "script.yaml").symlink_to(tmp_path / "outside.yaml")
     (folder / "m.yaml").write_text(MISSION.format(script="script.yaml"))
-    with pytest.raises(SpecError, match="mission's own folder"):
+    with pytest.raises(SpecError, match="spec's own folder"):
         load_mission(folder / "m.yaml")
 
 

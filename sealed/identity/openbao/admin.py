@@ -82,12 +82,14 @@ def _policy_for(profile: Profile, tool: str) -> str:
 
 
 # What every worker may do besides minting: end the tokens it minted, read
-# profiles, revocations, approvers' public keys and its keys, add prompts and
-# move its audit anchor. It cannot read a single secret value itself.
+# profiles, revocations, approvers' public keys and its keys, add prompts,
+# move its audit anchor and record a mission revoked (a directive's abort;
+# never change or lift a revocation). It cannot read a single secret value itself.
 _WORKER_PATHS = f"""
 path "auth/token/revoke-accessor" {{ capabilities = ["update"] }}
 path "{KV_MOUNT}/data/{PROFILES_PREFIX}/*" {{ capabilities = ["read"] }}
 path "{KV_MOUNT}/data/{REVOCATIONS_PREFIX}/*" {{ capabilities = ["read"] }}
+path "{KV_MOUNT}/data/{REVOCATIONS_PREFIX}/mission/*" {{ capabilities = ["create", "read"] }}
 path "{KV_MOUNT}/data/{APPROVERS_PREFIX}/*" {{ capabilities = ["read"] }}
 path "{KV_MOUNT}/data/{REDACTION_KEY_PATH}" {{ capabilities = ["read"] }}
 path "{KV_MOUNT}/data/{CODEC_KEYS_PATH}" {{ capabilities = ["read"] }}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,32 @@ class VaultProfiles:
         data = await self._worker.acall(what, lambda c: read_kv(c, path))
         self._cache[path] = (time.monotonic(), data)
         return data
+
+    async def revoke_mission(self, mission_id: str, reason: str, actor: str) -> None:
+        """Written with the worker's own identity, which may create a mission's
+        revocation but never change or lift one (only an operator can)."""
+        path = revocation_path("mission", mission_id)
+        record: dict[str, object] = {
+            "kind": "mission",
+            "name": mission_id,
+            "reason": reason,
+            "actor": actor,
+            "at": datetime.now(UTC).isoformat(),
+        }
+
+        def write(client: hvac.Client) -> None:
+            try:
+                if write_kv_cas(client, path, record, cas=0):
+                    return
+            except hvac.exceptions.Forbidden:
+                pass  # an existing record is the operator's to change
+            # Revoked first by someone else is just as revoked; anything else
+            # fails the attempt, which is retried: the abort waits for it.
+            if read_kv(client, path) is None:
+                raise SecretUnavailable(f"mission '{mission_id}': revocation not recorded")
+
+        await self._worker.acall("mission revocation", write)
+        self._cache[path] = (time.monotonic(), record)
 
     async def for_call(self, profile: str, mission_id: str) -> Profile:
         """The profile a call runs under; raises ProfileNotAllowed when it or

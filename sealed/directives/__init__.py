@@ -1,0 +1,1 @@
+"""Sealed V: reactive directives."""

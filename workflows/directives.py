@@ -1,0 +1,213 @@
+"""The mission's directive guard (Sealed V), inside the workflow: it keeps the
+trace facts and the provenance index as the mission goes, evaluates every
+call before it runs and every result as it comes back, and has what fired
+written down. What the mission then does (refuse, hold, abort) is the
+workflow's; everything here is deterministic."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from sealed.contract import DIRECTIVE_ABORT, DIRECTIVE_EVENT
+    from sealed.directives.engine import Engine, Firing, Principal, Verdict, engine_for
+    from sealed.directives.events import (
+        DirectiveAbort,
+        DirectiveEvent,
+        DirectiveEventKind,
+        Outcome,
+        Violation,
+    )
+    from sealed.directives.facts import Trace, call_context, result_context
+    from sealed.directives.policies import DirectiveSet, ToolFacts
+    from sealed.directives.provenance import ProvenanceIndex
+    from sealed.models import Message, MissionInput, ToolCall, ToolCallResult
+
+# Written until written: a firing is never lost, and an abort's revocation
+# is retried quickly (every second of it is a second the mission's
+# credentials might still be used elsewhere).
+RECORD_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=5)
+)
+_EXCERPT_MESSAGES = 4
+_EXCERPT_CLIP = 160
+
+
+class DirectiveAborts(Exception):
+    """A directive whose action is `abort` fired: the mission stops."""
+
+    def __init__(self, violation: Violation, events: list[DirectiveEvent]) -> None:
+        super().__init__(f"directive {violation.policy}: {violation.reason}")
+        self.violation = violation
+        self.events = events
+
+
+def excerpt(conversation: list[Message], call: ToolCall) -> str:
+    """The last few messages and the call, clipped: what the runtime already
+    redacted (tool output and model replies are redacted on the way in)."""
+
+    def clip(text: str) -> str:
+        text = " ".join(text.split())
+        return text if len(text) <= _EXCERPT_CLIP else text[: _EXCERPT_CLIP - 1] + "…"
+
+    lines = []
+    for message in conversation[-_EXCERPT_MESSAGES:]:
+        if message.role == "tool":
+            lines.append(f"{message.name}: {clip(message.content)}")
+        elif message.role == "assistant":
+            lines.append(f"model: {clip(message.content)}")
+    lines.append(f"call {call.name}({clip(json.dumps(call.arguments, sort_keys=True))})")
+    return "\n".join(lines)
+
+
+class DirectiveGuard:
+    def __init__(self, input: MissionInput) -> None:
+        spec = input.spec
+        self._mission_id = input.mission_id
+        self._profile = spec.profile
+        self.directives: DirectiveSet | None = None
+        self._digest: str | None = None
+        self._engine: Engine | None = None
+        self._principal: Principal | None = None
+        self.trace = Trace(workflow.info().start_time, spec.tools)
+        self._index = ProvenanceIndex()
+        self._index.add_trusted(spec.system_prompt, "prompt")
+        self._index.add_trusted(spec.goal, "prompt")
+
+    @property
+    def digest(self) -> str | None:
+        """What the model-turn activity is told the mission holds: it sends
+        the set again only when it has changed."""
+        return self._digest
+
+    def adopt(self, directives: DirectiveSet | None) -> None:
+        """The set a model turn found; DirectiveError if it cannot be used."""
+        if directives is None:
+            return
+        digest = directives.digest()
+        if digest == self._digest:
+            return
+        self._engine = engine_for(directives)
+        self.directives, self._digest = directives, digest
+        for host in directives.hosts:
+            self._index.add_trusted(host, "profile")
+
+    def _tool(self, name: str) -> ToolFacts:
+        known = self.directives.tools if self.directives else {}
+        return known.get(name, ToolFacts())
+
+    def _who(self) -> Principal:
+        if self._principal is None:
+            self._principal = Principal(self._mission_id, self._profile)
+        return self._principal
+
+    def before(self, call: ToolCall) -> tuple[Verdict, dict[str, Any]] | None:
+        """The call's verdict and the context it was reached with (None: the
+        mission has no directives, as in histories recorded before them)."""
+        if self._engine is None or self.directives is None:
+            return None
+        context = call_context(
+            self.directives,
+            self._profile,
+            call,
+            self._index.trace(call.arguments),
+            self.trace.facts(workflow.now(), call.name),
+        )
+        return self._engine.evaluate("call", call.name, context, self._who()), context
+
+    def after(
+        self, call: ToolCall, result: ToolCallResult, context: dict[str, Any] | None
+    ) -> Verdict | None:
+        """The result's verdict, with the trace counting the call."""
+        self.trace.ran(call, result, self._tool(call.name))
+        if self._engine is None or context is None:
+            return None
+        self._index.add_output(result.output, call.name, call.id)
+        context = result_context(
+            {**context, "trace": self.trace.facts(workflow.now(), call.name)}, result
+        )
+        return self._engine.evaluate("result", call.name, context, self._who())
+
+    async def record(
+        self,
+        verdict: Verdict,
+        call: ToolCall,
+        conversation: list[Message],
+        outcome: Outcome | None,
+    ) -> None:
+        """Writes what fired: the enforced policies with `outcome` (what the
+        runtime did), the watching ones as alerts or log_only."""
+        text = excerpt(conversation, call)
+        events = [
+            self._event("directive.violated", verdict, firing, call, text, outcome)
+            for firing in verdict.fired
+            if outcome is not None
+        ]
+        for firing in verdict.watched:
+            kind: DirectiveEventKind = (
+                "directive.logged" if firing.mode == "log_only" else "directive.alert"
+            )
+            events.append(
+                self._event(
+                    kind, verdict, firing, call, text, "logged" if kind.endswith("d") else "alerted"
+                )
+            )
+        for event in events:
+            await workflow.execute_activity(
+                DIRECTIVE_EVENT,
+                event,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RECORD_RETRY,
+            )
+
+    def _event(
+        self,
+        kind: DirectiveEventKind,
+        verdict: Verdict,
+        firing: Firing,
+        call: ToolCall,
+        text: str,
+        outcome: Outcome,
+    ) -> DirectiveEvent:
+        return DirectiveEvent(
+            kind=kind,
+            mission_id=self._mission_id,
+            profile=self._profile,
+            violation=Violation.of(firing, verdict.event, call.name, call.id, text),
+            outcome=outcome,
+        )
+
+    def aborts(
+        self, verdict: Verdict, call: ToolCall, conversation: list[Message]
+    ) -> DirectiveAborts:
+        """What stops the mission, for a verdict whose strongest action is abort."""
+        firing = verdict.decisive
+        assert firing is not None and firing.action == "abort"
+        text = excerpt(conversation, call)
+        return DirectiveAborts(
+            Violation.of(firing, verdict.event, call.name, call.id, text),
+            [
+                self._event("directive.violated", verdict, f, call, text, "aborted")
+                for f in verdict.fired
+            ],
+        )
+
+    async def abort(self, stop: DirectiveAborts) -> None:
+        """The mission's revocation (its credentials refused from now on, its
+        live ones revoked) and the record of every policy that fired."""
+        await workflow.execute_activity(
+            DIRECTIVE_ABORT,
+            DirectiveAbort(
+                mission_id=self._mission_id,
+                profile=self._profile,
+                violation=stop.violation,
+                events=stop.events,
+            ),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=RECORD_RETRY,
+        )
