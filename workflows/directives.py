@@ -15,7 +15,7 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from sealed.contract import DIRECTIVE_ABORT, DIRECTIVE_EVENT
-    from sealed.directives.engine import Engine, Firing, Principal, Verdict, engine_for
+    from sealed.directives.engine import Firing, Verdict
     from sealed.directives.events import (
         DirectiveAbort,
         DirectiveEvent,
@@ -23,9 +23,7 @@ with workflow.unsafe.imports_passed_through():
         Outcome,
         Violation,
     )
-    from sealed.directives.facts import Trace, call_context, result_context
-    from sealed.directives.policies import DirectiveSet, ToolFacts
-    from sealed.directives.provenance import ProvenanceIndex
+    from sealed.directives.tracker import Tracker
     from sealed.models import Message, MissionInput, ToolCall, ToolCallResult
 
 # Written until written: a firing is never lost, and an abort's revocation
@@ -66,72 +64,27 @@ def excerpt(conversation: list[Message], call: ToolCall) -> str:
 
 
 class DirectiveGuard:
+    """The mission's Tracker, with the workflow's clock, and what fired
+    written down through activities."""
+
     def __init__(self, input: MissionInput) -> None:
-        spec = input.spec
         self._mission_id = input.mission_id
-        self._profile = spec.profile
-        self.directives: DirectiveSet | None = None
-        self._digest: str | None = None
-        self._engine: Engine | None = None
-        self._principal: Principal | None = None
-        self.trace = Trace(workflow.info().start_time, spec.tools)
-        self._index = ProvenanceIndex()
-        self._index.add_trusted(spec.system_prompt, "prompt")
-        self._index.add_trusted(spec.goal, "prompt")
+        self._profile = input.spec.profile
+        self.tracker = Tracker(input.mission_id, input.spec, workflow.info().start_time)
 
     @property
     def digest(self) -> str | None:
         """What the model-turn activity is told the mission holds: it sends
         the set again only when it has changed."""
-        return self._digest
-
-    def adopt(self, directives: DirectiveSet | None) -> None:
-        """The set a model turn found; DirectiveError if it cannot be used."""
-        if directives is None:
-            return
-        digest = directives.digest()
-        if digest == self._digest:
-            return
-        self._engine = engine_for(directives)
-        self.directives, self._digest = directives, digest
-        for host in directives.hosts:
-            self._index.add_trusted(host, "profile")
-
-    def _tool(self, name: str) -> ToolFacts:
-        known = self.directives.tools if self.directives else {}
-        return known.get(name, ToolFacts())
-
-    def _who(self) -> Principal:
-        if self._principal is None:
-            self._principal = Principal(self._mission_id, self._profile)
-        return self._principal
+        return self.tracker.digest
 
     def before(self, call: ToolCall) -> tuple[Verdict, dict[str, Any]] | None:
-        """The call's verdict and the context it was reached with (None: the
-        mission has no directives, as in histories recorded before them)."""
-        if self._engine is None or self.directives is None:
-            return None
-        context = call_context(
-            self.directives,
-            self._profile,
-            call,
-            self._index.trace(call.arguments),
-            self.trace.facts(workflow.now(), call.name),
-        )
-        return self._engine.evaluate("call", call.name, context, self._who()), context
+        return self.tracker.before(call, workflow.now())
 
     def after(
         self, call: ToolCall, result: ToolCallResult, context: dict[str, Any] | None
     ) -> Verdict | None:
-        """The result's verdict, with the trace counting the call."""
-        self.trace.ran(call, result, self._tool(call.name))
-        if self._engine is None or context is None:
-            return None
-        self._index.add_output(result.output, call.name, call.id)
-        context = result_context(
-            {**context, "trace": self.trace.facts(workflow.now(), call.name)}, result
-        )
-        return self._engine.evaluate("result", call.name, context, self._who())
+        return self.tracker.after(call, result, context, workflow.now())
 
     async def record(
         self,

@@ -253,8 +253,8 @@ class MissionWorkflow:
                     )
                 self._prompt_digest = self._prompt_digest or reply.prompt_digest
                 self._desk.policy = reply.policy or self._desk.policy
-                self._guard.adopt(reply.directives)
-                self._guard.trace.turned(reply.cost_microusd, reply.redactions)
+                self._guard.tracker.adopt(reply.directives)
+                self._guard.tracker.trace.turned(reply.cost_microusd, reply.redactions)
                 self._remember(reply.issued)
                 self._conversation.append(
                     Message(role="assistant", content=reply.content, tool_calls=reply.tool_calls)
@@ -407,7 +407,7 @@ class MissionWorkflow:
 
     def _refused(self, call: ToolCall, why: str) -> ToolCallResult:
         """A call the runtime did not run: the model is told why."""
-        self._guard.trace.refused()
+        self._guard.tracker.trace.refused()
         return ToolCallResult(call_id=call.id, name=call.name, output=why, is_error=True)
 
     @staticmethod
