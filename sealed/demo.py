@@ -6,7 +6,11 @@ The demo profile holds `tickets.comment` for a human approval by the demo
 approver, whose key the dev stack makes on its first start (0600 in the data
 directory) and registers in OpenBao on every start; `sealed demo` asks in the
 terminal, or with `--yes` approves with that key. `result_deciding` does the
-same for tests and benchmarks."""
+same for tests and benchmarks.
+
+Ticket 3 carries a planted instruction; the demo's gullible model obeys it and
+tries to send a customer's address (read from ticket 1) to an outside host.
+The shipped directive DEMO_STOPPED_BY aborts the mission before that call."""
 
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ from sealed.models import MissionResult
 
 EXAMPLES = Path(__file__).resolve().parent / "examples"
 DEMO_MISSION = EXAMPLES / "missions" / "triage.yaml"
+DEMO_STOPPED_BY = "sealed.untrusted-egress"
 EXAMPLE_PROFILES = EXAMPLES / "profiles"
 # The profiles the demo's ticket service accepts writes from.
 TICKET_WRITERS = ("support-agent",)

@@ -54,7 +54,8 @@ def recorded_missions() -> dict[str, tuple[MissionSpec, str | None]]:
         }
     )
     return {
-        "demo_triage_completed": (demo, None),
+        # Its gullible model obeys ticket 3's planted exfiltration: a directive aborts it.
+        "demo_triage_directive_aborted": (demo, None),
         "demo_triage_limit_exceeded": (
             demo.model_copy(update={"limits": demo.limits.model_copy(update={"max_turns": 3})}),
             None,

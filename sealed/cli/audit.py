@@ -78,7 +78,7 @@ def describe_record(r: AuditRecord) -> str:
     line = "  ".join("-" if c is None else c for c in cells)
     if r.actor:
         line += f"  by {r.actor}"
-    for name in ("request", "approval"):  # which approval an event belongs to
+    for name in ("request", "approval", "policy"):  # which approval or directive it is of
         if name in r.details:
             line += f"  {name} {r.details[name]}"
     return printable(line)

@@ -27,6 +27,7 @@ from sealed.directives.policies import (
     PolicyMode,
     compile_sources,
 )
+from sealed.directives.reads import outermost, pruned, reads
 from sealed.directives.schema import ACTION, MISSION, PROFILE, TOOL
 from sealed.types import Strict
 
@@ -77,57 +78,134 @@ def _firing(info: PolicyInfo, error: str | None = None) -> Firing:
     )
 
 
-class _Part:
-    """One parsed Cedar set and the policies it holds, by Cedar's ids."""
+def _in_scope(info: PolicyInfo, event: str, tool: str) -> bool:
+    """Whether the policy's action and resource scope can match the event: one
+    that cannot is left out of the event's set (it would only cost time)."""
+    for key, wanted in (("action", event), ("resource", tool)):
+        scope = info.cedar.get(key, {})
+        op = scope.get("op")
+        if op == "==" and scope.get("entity", {}).get("id") != wanted:
+            return False
+        if op == "in":
+            named = [scope["entity"]] if "entity" in scope else scope.get("entities", [])
+            if named and all(e.get("id") != wanted for e in named):
+                return False
+    return True
+
+
+def _unconditional_permit(info: PolicyInfo) -> bool:
+    scopes = (info.cedar.get(k, {}).get("op") for k in ("principal", "action", "resource"))
+    return (
+        info.effect == "permit"
+        and all(op == "All" for op in scopes)
+        and not info.cedar.get("conditions")
+    )
+
+
+def _enforced(info: PolicyInfo) -> bool:
+    """Enforced: permits, and forbids neither alert nor log_only (those watch)."""
+    return info.effect == "permit" or (info.mode == "enforce" and info.action != "alert")
+
+
+class _Set:
+    """One parsed Cedar set, what its policies read, and them by Cedar's ids."""
 
     def __init__(self, compiled: Compiled, infos: list[PolicyInfo]) -> None:
         self.infos = {f"policy{n}": info for n, info in enumerate(infos)}
         self.policies = cedarpy.PolicySet.from_str(compiled.text_of(infos)) if infos else None
+        self.reads = outermost(reads([info.cedar for info in infos]))
 
-    def fired(
-        self, request: dict[str, Any], entities: cedarpy.Entities
-    ) -> tuple[bool, list[Firing]]:
-        """(some permit matched, the forbids that fired or could not be evaluated)."""
+    def judge(
+        self, request: dict[str, Any], context: dict[str, Any], who: Principal
+    ) -> tuple[list[PolicyInfo], list[tuple[PolicyInfo | None, str]]]:
+        """(the policies that decided, the errors met and whose they were)."""
         if self.policies is None:
-            return False, []
-        result = cedarpy.is_authorized(request, self.policies, entities)
+            return [], []
+        result = cedarpy.is_authorized(
+            {**request, "context": pruned(context, self.reads)}, self.policies, who.entities
+        )
         reasons = [self.infos[r] for r in result.diagnostics.reasons if r in self.infos]
-        fired = [_firing(i) for i in reasons if i.effect == "forbid"]
-        permitted = any(i.effect == "permit" for i in reasons)
+        errors = []
         for error in result.diagnostics.errors:
             match = _ERRING.search(error)
-            info = self.infos.get(match[1]) if match else None
-            if info is None:
-                fired.append(
-                    Firing(policy=UNEVALUATED, level="runtime", action="deny_call", reason=error)
-                )
-            elif info.effect == "forbid" and info.id not in {f.policy for f in fired}:
-                fired.append(_firing(info, error))
-        return permitted, fired
+            errors.append((self.infos.get(match[1]) if match else None, error))
+        return reasons, errors
+
+
+class _EventSet:
+    """The policies whose scope can match one (event, tool), in one set: the
+    common case costs one Cedar request. Watching forbids (alert, log_only)
+    ride along; only when nothing but they deny, and no unconditional permit
+    holds, is the enforced part asked alone whether anything permits."""
+
+    def __init__(self, compiled: Compiled, event: str, tool: str) -> None:
+        infos = [i for i in compiled.infos if _in_scope(i, event, tool)]
+        self.all = _Set(compiled, infos)
+        self._compiled = compiled
+        self._enforced_infos = [i for i in infos if _enforced(i)]
+        self._enforced: _Set | None = None
+        self.permit_all = any(_unconditional_permit(i) for i in infos)
+
+    def enforced(self) -> _Set:
+        if self._enforced is None:
+            self._enforced = _Set(self._compiled, self._enforced_infos)
+        return self._enforced
+
+
+def _errors_fired(errors: list[tuple[PolicyInfo | None, str]], fired: set[str]) -> list[Firing]:
+    """Fail closed: a forbid that could not be evaluated counts as fired, and a
+    request that could not be evaluated at all is refused."""
+    out = []
+    for info, error in errors:
+        if info is None:
+            out.append(
+                Firing(policy=UNEVALUATED, level="runtime", action="deny_call", reason=error)
+            )
+        elif info.effect == "forbid" and info.id not in fired:
+            out.append(_firing(info, error))
+    return out
 
 
 class Engine:
     def __init__(self, directives: DirectiveSet) -> None:
-        compiled = compile_sources(directives.sources, directives.relaxed)
-        self.infos = compiled.infos
-        enforced = [i for i in compiled.infos if i.mode == "enforce" and i.action != "alert"]
-        watching = [i for i in compiled.infos if i not in enforced and i.effect == "forbid"]
-        self._enforced = _Part(compiled, enforced)
-        self._watching = _Part(compiled, watching)
+        self._compiled = compile_sources(directives.sources, directives.relaxed)
+        self.infos = self._compiled.infos
+        self._sets: dict[tuple[str, str], _EventSet] = {}
+
+    def _set(self, event: str, tool: str) -> _EventSet:
+        found = self._sets.get((event, tool))
+        if found is None:
+            found = self._sets[(event, tool)] = _EventSet(self._compiled, event, tool)
+        return found
 
     def evaluate(self, event: Event, tool: str, context: dict[str, Any], who: Principal) -> Verdict:
         request = {
             "principal": who.uid,
             "action": {"type": ACTION, "id": event},
             "resource": {"type": TOOL, "id": tool},
-            "context": context,
         }
-        permitted, fired = self._enforced.fired(request, who.entities)
+        sets = self._set(event, tool)
+        reasons, errors = sets.all.judge(request, context, who)
+        forbids = [i for i in reasons if i.effect == "forbid"]
+        fired = [_firing(i) for i in forbids if _enforced(i)]
+        watched = [_firing(i) for i in forbids if not _enforced(i)]
+        permitted = any(i.effect == "permit" for i in reasons) or bool(fired)
+        if not permitted and sets.all.policies is not None:
+            # Denied by watching forbids alone, or by nothing at all: does an
+            # enforced permit hold?
+            if sets.permit_all:
+                permitted = True
+            elif watched:
+                enforced_reasons, _ = sets.enforced().judge(request, context, who)
+                permitted = any(i.effect == "permit" for i in enforced_reasons)
+        for firing in _errors_fired(errors, {f.policy for f in [*fired, *watched]}):
+            (fired if firing.mode == "enforce" and firing.action != "alert" else watched).append(
+                firing
+            )
         if not permitted and not fired:
             fired = [
                 Firing(policy=NO_PERMIT, level="runtime", action="deny_call", reason=NO_PERMIT)
             ]
-        _, watched = self._watching.fired(request, who.entities)
         fired.sort(key=lambda f: (-ACTION_RANK[f.action], f.policy))
         return Verdict(event=event, tool=tool, fired=fired, watched=watched)
 

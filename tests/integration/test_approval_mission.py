@@ -21,7 +21,7 @@ from sealed.approvals import ApprovalState, Decision
 from sealed.audit import AuditLog
 from sealed.config import Settings
 from sealed.contract import SA_STATUS
-from sealed.demo import DEMO_APPROVER, DEMO_MISSION, demo_key_file
+from sealed.demo import DEMO_APPROVER, DEMO_MISSION, DEMO_STOPPED_BY, demo_key_file
 from sealed.devstack import StackInfo
 from sealed.models import MissionStatus
 from sealed.spec_loader import load_mission
@@ -31,7 +31,7 @@ from tests.integration.test_approval_cli import run_shell
 
 pytestmark = pytest.mark.integration
 
-REQUEST = "approval-call-4-0"  # the demo's comment: turn 4's first call
+REQUEST = "approval-call-3-0"  # the demo's comment: turn 3's first call
 
 
 async def waiting_request(client: Client, mission_id: str) -> ApprovalState:
@@ -98,7 +98,8 @@ async def test_the_stock_temporal_signal_releases_the_demo_comment(
     assert code == 0, serr
 
     result = await asyncio.wait_for(handle.result(), timeout=60)
-    assert result.status == MissionStatus.COMPLETED, result.reason
+    assert result.status == MissionStatus.ABORTED, result.reason
+    assert result.violation is not None and result.violation.policy == DEMO_STOPPED_BY
     assert len(await comments_by(stack, handle.id)) == 1
     code, out, err = await run_cli("pending", "--inbox", env=stack_env)
     assert code == 0 and "now approved" in out[out.index(handle.id) :].splitlines()[1], err
@@ -151,7 +152,8 @@ async def test_a_worker_killed_while_the_mission_waits_loses_nothing(
         result = await asyncio.wait_for(handle.result(), timeout=90)
         assert second.poll() is None
 
-    assert result.status == MissionStatus.COMPLETED, result.reason
+    assert result.status == MissionStatus.ABORTED, result.reason
+    assert result.violation is not None and result.violation.policy == DEMO_STOPPED_BY
     assert len(await comments_by(stack, handle.id)) == 1
     history = await handle.fetch_history()
     workers = {

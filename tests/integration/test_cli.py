@@ -46,16 +46,16 @@ async def test_submit_wait_status_and_list(client: Client, worker, stack_env, de
     assert mission_id.startswith("mission-ticket-triage-")
     assert "model: Let me look at the queue. -> tickets.list({})" in out
     # Following it says what it waits for, and how to decide it.
-    assert decided == [f"{mission_id}/approval-call-4-0"]
+    assert decided == [f"{mission_id}/approval-call-3-0"]
     assert "waiting for approval:" in out and "tickets.comment (high)" in out
-    assert f"sealed approve {mission_id} approval-call-4-0 --as NAME --key FILE" in out
-    assert f"mission {mission_id}: completed (5 turns, 4 tool calls)" in out
+    assert f"sealed approve {mission_id} approval-call-3-0 --as NAME --key FILE" in out
+    assert f"mission {mission_id}: aborted (5 turns, 5 tool calls)" in out
     assert f"/workflows/{mission_id}" in out
 
     code, out, _ = await run_cli("status", mission_id, env=stack_env)
-    assert code == 0 and f"{mission_id}: completed, finished" in out
+    assert code == 0 and f"{mission_id}: aborted, finished" in out
 
-    code, out, _ = await run_cli("list", "--status", "completed", env=stack_env)
+    code, out, _ = await run_cli("list", "--status", "aborted", env=stack_env)
     assert code == 0 and mission_id in out
 
 

@@ -43,9 +43,9 @@ async def test_demo_yes_approves_with_the_demo_key_and_prints_the_trail(
     assert "approval needed:" in out and "tickets.comment (high)" in out
     assert re.search(r"digest: +[0-9a-f]{64}", out)
     assert f"approving as {DEMO_APPROVER} (--yes)" in out
-    assert f"approval-call-4-0: approved by {DEMO_APPROVER}" in out
+    assert f"approval-call-3-0: approved by {DEMO_APPROVER}" in out
     assert "approve?" not in out
-    assert "completed (5 turns, 4 tool calls)" in out
+    assert "aborted (5 turns, 5 tool calls)" in out
     # The request is said after the model's call that led to it.
     assert out.index("-> tickets.comment(") < out.index("approval needed:")
     trail = out.split("approval: request -> decision -> credential issued -> revoked\n")[1]
@@ -96,7 +96,7 @@ async def test_answered_yes_in_the_terminal_the_comment_runs(
     code, out = await run_in_terminal(stack_env, b"y\n")
     assert code == 0, out
     mission_id = mission_of(out)
-    assert f"approval-call-4-0: approved by {DEMO_APPROVER}" in out
+    assert f"approval-call-3-0: approved by {DEMO_APPROVER}" in out
     assert len(await comments_on_ticket_1(stack, mission_id)) == 1
 
 
@@ -107,9 +107,9 @@ async def test_answered_no_the_model_is_told_and_the_mission_finishes(
     assert code == 0, out
     mission_id = mission_of(out)
     assert out.index("approval needed:") < out.index("approve? [y/N]")
-    assert f"approval-call-4-0: denied by {DEMO_APPROVER}" in out
+    assert f"approval-call-3-0: denied by {DEMO_APPROVER}" in out
     assert f"tickets.comment [error]: tool refused: {DEMO_APPROVER} denied this call" in out
-    assert "completed (5 turns, 4 tool calls)" in out
+    assert "aborted (5 turns, 5 tool calls)" in out
     assert await comments_on_ticket_1(stack, mission_id) == []
     [state] = await missions.approvals(client, mission_id)
     assert state.status == "denied"

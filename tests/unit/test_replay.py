@@ -17,7 +17,15 @@ from temporalio.worker import Replayer
 from sealed.approvals.events import ApprovalEvent
 from sealed.approvals.request import ApprovalRequest
 from sealed.codec import KeyRing, data_converter
-from sealed.contract import APPROVAL_EVENT, MODEL_TURN, NOTIFY_APPROVAL, RUN_TOOL
+from sealed.contract import (
+    APPROVAL_EVENT,
+    DIRECTIVE_ABORT,
+    DIRECTIVE_EVENT,
+    MODEL_TURN,
+    NOTIFY_APPROVAL,
+    RUN_TOOL,
+)
+from sealed.directives.events import DirectiveAbort, DirectiveEvent
 from sealed.models import (
     MissionInput,
     MissionResult,
@@ -44,7 +52,13 @@ def load(path: Path) -> WorkflowHistory:
 
 def test_histories_are_committed():
     names = {p.stem for p in HISTORIES}
-    assert {"demo_triage_completed", "demo_triage_limit_exceeded", "stalling_aborted"} <= names
+    assert {
+        "demo_triage_directive_aborted",
+        "demo_triage_limit_exceeded",
+        "stalling_aborted",
+    } <= names
+    # Recorded before directives, with the demo completing: kept, and replayed.
+    assert {"v4-demo_triage_completed", "v3-demo_triage_completed"} <= names
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
@@ -75,12 +89,16 @@ INPUTS = {
     RUN_TOOL: ToolCallInput,
     APPROVAL_EVENT: ApprovalEvent,
     NOTIFY_APPROVAL: ApprovalRequest,
+    DIRECTIVE_EVENT: DirectiveEvent,
+    DIRECTIVE_ABORT: DirectiveAbort,
 }
 RESULTS: dict[str, type] = {
     MODEL_TURN: ModelTurnOutput,
     RUN_TOOL: ToolCallResult,
     APPROVAL_EVENT: type(None),
     NOTIFY_APPROVAL: int,
+    DIRECTIVE_EVENT: type(None),
+    DIRECTIVE_ABORT: list[str],
 }
 
 
