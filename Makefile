@@ -38,6 +38,8 @@ bench: $(STAMP)
 	$(PY) -m bench.redaction
 	$(PY) -m bench.replay
 	$(PY) -m bench.approval
+	$(PY) -m bench.directives
+	$(PY) -m bench.violation
 
 # Regenerates the committed histories tests/unit/test_replay.py replays (see README).
 histories: $(STAMP)
