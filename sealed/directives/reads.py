@@ -65,12 +65,17 @@ def pruned(context: dict[str, Any], paths: list[Path]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for path in paths:
         source: Any = context
-        for name in path[:-1]:
-            source = source.get(name) if isinstance(source, dict) else None
-        if not isinstance(source, dict) or path[-1] not in source:
-            continue
         target = out
         for name in path[:-1]:
-            target = target.setdefault(name, {})
-        target[path[-1]] = source[path[-1]]
+            child = source.get(name)
+            if not isinstance(child, dict):
+                # Missing, or not a record: copied as it is, so that reading
+                # beneath it fails (or not) exactly as in the whole context.
+                if name in source:
+                    target[name] = child
+                break
+            source, target = child, target.setdefault(name, {})
+        else:
+            if path[-1] in source:
+                target[path[-1]] = source[path[-1]]
     return out
