@@ -341,3 +341,51 @@ def test_any_arguments_get_a_verdict_never_a_crash(arguments, tool, output):
     assert verdict.event == "call"
     after = tracker.after(call, ToolCallResult(call_id="c1", name=tool, output=output), ctx, now)
     assert after is not None and after.event == "result"
+
+
+# --- trace facts ---------------------------------------------------------------------------
+
+
+def test_trace_facts_count_what_the_mission_did():
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    tracker = Tracker("m-t", SPEC, start)
+    trace = tracker.trace
+    assert trace.facts(start, "kb.read")["calls"] == 0
+    trace.turned(cost_microusd=1500, redactions=1)
+    send = ToolCall(id="1", name="mail.send", arguments={"to": "x", "body": "hello"})
+    read = ToolCall(id="2", name="kb.read", arguments={"q": "a long query"})
+    trace.ran(send, ToolCallResult(call_id="1", name="mail.send", output="ok"), TOOLS["mail.send"])
+    trace.ran(
+        read,
+        ToolCallResult(call_id="2", name="kb.read", output="x", is_error=True, redactions=2),
+        TOOLS["kb.read"],
+    )
+    trace.refused()
+    trace.refused()
+    facts = trace.facts(start + timedelta(seconds=90), "mail.send")
+    assert facts["calls"] == 2 and facts["calls_to_tool"] == 1 and facts["turns"] == 1
+    assert facts["calls_by_tool"] == {"kb.read": 1, "mail.send": 1, "web.get": 0}
+    # Only what went to a side-effecting or egress tool counts as sent out.
+    assert facts["bytes_out"] == len('{"body":"hello","to":"x"}')
+    assert (facts["cost_microusd"], facts["redactions"], facts["elapsed_seconds"]) == (1500, 3, 90)
+    # A call that failed was called, not read.
+    assert facts["tools_called"] == ["mail.send", "kb.read"] and facts["tools_read"] == [
+        "mail.send"
+    ]
+    assert facts["refused_in_a_row"] == 2 and not facts["injected"]
+    flagged = ToolCallResult(
+        call_id="3", name="kb.read", output="x", flags=["instruction_override"]
+    )
+    trace.ran(read, flagged, TOOLS["kb.read"])
+    facts = trace.facts(start, "kb.read")
+    assert facts["injected"] and facts["injection_flags"] == 1 and facts["refused_in_a_row"] == 0
+
+
+def test_argument_facts_find_placeholders_and_secret_names_anywhere():
+    from sealed.directives.facts import argument_facts
+
+    assert argument_facts({"a": {"b": ["[REDACTED:api_key]"]}}, ["api_key"])["placeholder"]
+    assert argument_facts({"note": "the API_KEY is"}, ["api_key"])["secret_name"]
+    assert argument_facts({"api_key": 1}, ["api_key"])["secret_name"]  # in a key too
+    clean = argument_facts({"note": "REDACTED is a word"}, ["api_key"])
+    assert not clean["placeholder"] and not clean["secret_name"]

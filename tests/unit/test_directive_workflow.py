@@ -485,3 +485,37 @@ async def test_an_aborted_mission_replays(time_skipping_env, worker):
         workflows=[MissionWorkflow], data_converter=time_skipping_env.client.data_converter
     )
     await replayer.replay_workflow(history)
+
+
+async def test_cost_from_reported_usage_and_redactions_in_a_result(time_skipping_env, worker):
+    policies = """
+@id("budget") @action("deny_call") @reason("over budget")
+forbid(principal, action == Sealed::Action::"call", resource)
+when { context.trace.cost_microusd > 2000 };
+@id("no-leaky-output") @action("deny_call")
+forbid(principal, action == Sealed::Action::"result", resource)
+when { context.output.redactions > 0 };
+"""
+    turns = [
+        {**call("test.echo", text="cheap"), "usage": {"input_tokens": 100, "output_tokens": 10}},
+        {**call("test.echo", text="dear"), "usage": {"input_tokens": 1000, "output_tokens": 0}},
+        {"final": "ok"},
+    ]
+    # 2 and 10 USD per million tokens: 300 then 2300 micro-USD in total.
+    data = mission(turns, policies=policies).model_dump()
+    data["model"]["price"] = {"input": 2.0, "output": 10.0}
+    result, transcript, _ = await run(time_skipping_env, MissionSpec.model_validate(data))
+    assert result.status == MissionStatus.COMPLETED
+    assert tool_outputs(transcript) == ["CHEAP", "tool refused by directive budget: over budget"]
+
+    # test.blabber's output carries its secret: redacted, and so withheld.
+    result, transcript, _ = await run(
+        time_skipping_env,
+        mission(
+            [call("test.blabber", text="x"), {"final": "ok"}],
+            policies=policies,
+            tools=["test.blabber"],
+        ),
+    )
+    assert result.status == MissionStatus.COMPLETED
+    assert tool_outputs(transcript)[0].startswith("tool output withheld by directive no-leaky")
