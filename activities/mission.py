@@ -149,16 +149,12 @@ class MissionActivities:
         levels = [default_source()]
         if self._system_directives is not None:
             levels.append(self._system_directives)
-        for level, spec in (("profile", profile.directives), ("mission", request.directives)):
-            if spec.policies.strip():
-                levels.append(
-                    PolicySource(
-                        level=level,
-                        text=spec.policies,
-                        mode=spec.mode,
-                        origin=spec.origin or f"{level} directives",
-                    )
-                )
+        for source in (
+            profile.directives.source("profile"),
+            request.directives.source("mission"),
+        ):
+            if source is not None:
+                levels.append(source)
         directives = DirectiveSet(
             sources=levels,
             relaxed=profile.directives.relax,

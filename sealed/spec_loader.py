@@ -11,6 +11,8 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from sealed.directives.policies import DirectiveError
+from sealed.directives.system import read_policies
 from sealed.models import MissionSpec
 
 
@@ -77,7 +79,7 @@ def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
     return size
 
 
-def _read_yaml(path: Path) -> Any:
+def read_yaml(path: Path) -> Any:
     try:
         with path.open("rb") as file:
             raw = file.read(MAX_SPEC_BYTES + 1)
@@ -121,7 +123,7 @@ def _inline_script(data: dict[str, Any], path: Path) -> None:
     # errors) whatever file on the submitting machine it names.
     script_path = _beside(path, model["script"], "model.script")
     try:
-        script = _read_yaml(script_path)
+        script = read_yaml(script_path)
     except SpecError as exc:
         # Name the mission file and the field that points at the script.
         raise SpecError(path, [f"model.script: {script_path}: {p}" for p in exc.problems]) from exc
@@ -142,9 +144,6 @@ def _beside(path: Path, name: str, field: str) -> Path:
     return target
 
 
-_MAX_POLICY_BYTES = 256 * 1024
-
-
 def _inline_directives(data: dict[str, Any], path: Path, what: str) -> None:
     """`directives.file` names a Cedar file beside the YAML: read into
     `policies`, so the spec carries them; either way `origin` says where each
@@ -160,18 +159,9 @@ def _inline_directives(data: dict[str, Any], path: Path, what: str) -> None:
         raise SpecError(path, ["directives.file: a file name, instead of 'policies'"], what)
     cedar = _beside(path, name, "directives.file")
     try:
-        with cedar.open("rb") as file:
-            raw = file.read(_MAX_POLICY_BYTES + 1)
-    except OSError as exc:
-        raise SpecError(
-            path, [f"directives.file: cannot read {cedar}: {exc.strerror}"], what
-        ) from exc
-    if len(raw) > _MAX_POLICY_BYTES:
-        raise SpecError(path, [f"directives.file: {cedar} is over {_MAX_POLICY_BYTES} bytes"], what)
-    try:
-        directives["policies"] = raw.decode()
-    except UnicodeDecodeError:
-        raise SpecError(path, [f"directives.file: {cedar} is not UTF-8 text"], what) from None
+        directives["policies"] = read_policies(cedar)
+    except DirectiveError as exc:
+        raise SpecError(path, [f"directives.file: {p}" for p in exc.problems], what) from exc
     directives["origin"] = str(cedar)
 
 
@@ -208,12 +198,12 @@ def parse_mission(data: Any, path: Path) -> MissionSpec:
 
 def load_mission(path: str | Path) -> MissionSpec:
     path = Path(path)
-    return parse_mission(_read_yaml(path), path)
+    return parse_mission(read_yaml(path), path)
 
 
 def load_document(model: type[M], path: str | Path, what: str) -> M:
     """A YAML file holding one `model` (e.g. an agent profile)."""
     path = Path(path)
-    mapping = _mapping(_read_yaml(path), path, what)
+    mapping = _mapping(read_yaml(path), path, what)
     _inline_directives(mapping, path, what)
     return validate_document(model, mapping, path, what)

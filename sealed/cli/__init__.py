@@ -14,6 +14,7 @@ from sealed.cli import (
     audit,
     bootstrap,
     codec,
+    directives,
     keys,
     missions,
     profiles,
@@ -42,6 +43,7 @@ app.add_typer(keys.app, name="keys")
 app.command()(worker.worker)
 app.command("bootstrap")(bootstrap.bootstrap_command)
 app.add_typer(profiles.app, name="profiles")
+app.add_typer(directives.app, name="directives")
 app.add_typer(revoke.app, name="revoke")
 app.command()(revoke.revocations)
 app.command()(revoke.unrevoke)

@@ -14,8 +14,10 @@ from sealed.approvals import ApprovalState
 from sealed.audit import AuditEvent
 from sealed.cli._shared import MissionArg, actor, admin, audit_log, fail, settings
 from sealed.cli.approvals import describe
+from sealed.cli.directives import check_mission, refuse, registry
 from sealed.client import connect
 from sealed.config import Settings
+from sealed.directives.policies import DirectiveError
 from sealed.identity.profiles import Profile
 from sealed.models import MissionResult, MissionSpec, MissionStatus
 from sealed.revocation import SubmissionRefused, ensure_submittable
@@ -25,8 +27,9 @@ from sealed.terminal import printable
 
 def load_mission_or_exit(file: Path, settings: Settings) -> tuple[MissionSpec, Profile]:
     """Bad input is reported, with file and field, and nothing is submitted; nor
-    is a mission whose profile is revoked, unknown, or cannot be checked. The
-    profile as registered says which task queue the mission goes to."""
+    is a mission whose profile is revoked, unknown, or cannot be checked, nor one
+    whose directives (with its profile's) cannot be used. The profile as
+    registered says which task queue the mission goes to."""
     try:
         spec = load_mission(file)
     except SpecError as exc:
@@ -35,6 +38,10 @@ def load_mission_or_exit(file: Path, settings: Settings) -> tuple[MissionSpec, P
         profile = ensure_submittable(admin(settings), spec)
     except SubmissionRefused as exc:
         raise fail(str(exc), code=3) from exc
+    try:
+        check_mission(spec, profile, registry(settings))
+    except DirectiveError as exc:
+        raise refuse(str(file), exc) from exc
     return spec, profile
 
 
@@ -47,6 +54,14 @@ def print_result(result: MissionResult, settings: Settings) -> None:
     )
     if result.reason:
         typer.echo(f"reason: {printable(result.reason)}")
+    if result.violation is not None:
+        v = result.violation
+        typer.secho(
+            f"stopped by directive {v.policy} ({v.level}, {v.action}) on the {v.event} "
+            f"of {v.tool} ({v.call_id})",
+            fg=typer.colors.YELLOW,
+        )
+        typer.echo("  " + printable(v.excerpt).replace("\n", "\n  "))
     if result.answer:
         typer.echo(f"answer: {printable(result.answer)}")
     typer.echo(f"Web UI: {missions.ui_link(settings, result.mission_id)}")

@@ -8,6 +8,8 @@ from typing import Annotated
 import typer
 
 from sealed.cli._shared import ProfileArg, admin, fail, settings
+from sealed.cli.directives import check_profile, refuse, registry
+from sealed.directives.policies import DirectiveError
 from sealed.identity.openbao.admin import ProfileRevoked
 from sealed.identity.profiles import load_profile
 from sealed.spec_loader import SpecError
@@ -18,13 +20,20 @@ app = typer.Typer(no_args_is_help=True, help="Agent profiles: identity, tools, g
 @app.command("apply")
 def apply(files: Annotated[list[Path], typer.Argument(help="profile YAML files")]) -> None:
     """Register profiles: their per-tool policies and token role at the backend."""
-    operator = admin(settings())
+    current = settings()
+    operator = admin(current)
+    tools = registry(current)
     for file in files:
         try:
             profile = load_profile(file)
+            # Its directives are checked here, where a person wrote them, and
+            # nothing of the file is applied when they cannot be used.
+            check_profile(profile, tools)
             policies = operator.apply_profile(profile)
         except SpecError as exc:
             raise fail(str(exc), code=2) from exc
+        except DirectiveError as exc:
+            raise refuse(str(file), exc) from exc
         except ProfileRevoked as exc:
             raise fail(str(exc)) from exc
         typer.echo(f"{profile.name}: {len(profile.tools)} tools, policies {', '.join(policies)}")

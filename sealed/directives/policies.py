@@ -57,6 +57,13 @@ class DirectivesSpec(Strict):
     )
     origin: str = Field(default="", description="where the policies were read from")
 
+    def source(self, level: Level) -> PolicySource | None:
+        """These policies as `level` of a mission's set (None: there are none)."""
+        if not self.policies.strip():
+            return None
+        origin = self.origin or f"{level} directives"
+        return PolicySource(level=level, text=self.policies, mode=self.mode, origin=origin)
+
 
 class ToolFacts(Strict):
     """What the directives know of a tool, from the worker's registry."""
