@@ -21,6 +21,7 @@ from sealed.approvals.registry import ApproverKeys, ApproverUnknown
 from sealed.audit import AuditLog
 from sealed.contract import DECISION_NOT_RECORDED, MODEL_TURN, RUN_TOOL
 from sealed.directives.policies import (
+    EGRESS_ALLOWLIST,
     DirectiveSet,
     PolicySource,
     ToolFacts,
@@ -81,6 +82,14 @@ def _redacted(exc: Exception, screen: Screen) -> ApplicationError:
 
 def _attempt_ttl() -> timedelta:
     return activity.info().start_to_close_timeout or timedelta(minutes=5)
+
+
+def _egress(profile: Profile) -> frozenset[str] | None:
+    """The hosts a tool may be sent on to (redirects): the profile's egress
+    allowlist, unless the profile relaxed the directive that enforces it."""
+    if EGRESS_ALLOWLIST in profile.directives.relax:
+        return None
+    return frozenset(profile.egress_hosts())
 
 
 def _credential_ttl(request: ToolCallInput) -> timedelta:
@@ -176,6 +185,17 @@ class MissionActivities:
             self._checked.add(digest)
         return directives
 
+    def _canonical(self, reply: ModelReply) -> ModelReply:
+        """Each call's arguments as its tool will run with them: what the
+        workflow's directives and approvals judge is what runs."""
+        calls = [
+            call.model_copy(update={"arguments": tool.canonical(call.arguments)})
+            if (tool := self._tools.get(call.name)) is not None
+            else call
+            for call in reply.tool_calls
+        ]
+        return reply.model_copy(update={"tool_calls": calls})
+
     @staticmethod
     def _needs_approval(profile: Profile, request: ToolCallInput, tool: ToolDef) -> bool:
         approvals = profile.approvals.tightened(request.approvals)
@@ -227,7 +247,7 @@ class MissionActivities:
                 raise failure  # outside the handler: no __context__ holds the original
             # ... and its reply (which may echo what a tool leaked) is redacted too.
             before = screen.redactions
-            reply = screen.reply_in(raw)
+            reply = self._canonical(screen.reply_in(raw))
             redactions = screen.redactions - before
         log.info(
             "model turn",
@@ -340,6 +360,7 @@ class MissionActivities:
                         idempotency_key=request.idempotency_key,
                         secrets=secrets,
                         allowed_hosts=frozenset(profile.tools[call.name].hosts),
+                        egress_hosts=_egress(profile),
                     )
                     failure: ApplicationError | None = None
                     try:

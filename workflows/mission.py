@@ -357,6 +357,15 @@ class MissionWorkflow:
                 return self._refused(call, refusal(approval))
             if approval.arguments is not None:
                 call = call.model_copy(update={"arguments": approval.arguments})
+                # An approver's edit is judged as the model's call was.
+                checked = self._guard.before(call)
+                verdict, context = checked if checked is not None else (None, None)
+                if verdict is not None and verdict.action in ("abort", "deny_call"):
+                    await self._desk.flush()  # the decision is on record all the same
+                    if verdict.action == "abort":
+                        raise self._guard.aborts(verdict, call, self._conversation)
+                    await self._guard.record(verdict, call, self._conversation, "denied")
+                    return self._refused(call, self._directive_refusal(verdict, held=False))
         self._set_phase(f"tool call {call.name}", [f"tool:{call.name}#{call.id}"])
         approval_id = approval.request.id if approval else None
         try:

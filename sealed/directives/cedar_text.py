@@ -19,11 +19,12 @@ def statements(text: str) -> list[Statement]:
     i, n = 0, len(text)
     while i < n:
         char = text[i]
-        if char == "\n":
+        if char == "\n" or (char == "\r" and not text.startswith("\n", i + 1)):
             line += 1
         elif char == "/" and text.startswith("//", i):
-            end = text.find("\n", i)
-            i = n if end < 0 else end
+            # Cedar ends a comment at a carriage return as well.
+            end = min((e for e in (text.find("\n", i), text.find("\r", i)) if e >= 0), default=n)
+            i = end
             continue
         elif not char.isspace():
             if start is None:

@@ -8,7 +8,8 @@ import json
 import re
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
+
+from pydantic_core import Url
 
 from sealed.directives.policies import DirectiveSet, ToolFacts
 from sealed.directives.provenance import Provenance
@@ -32,7 +33,10 @@ def cedar_value(value: Any, depth: int = 0) -> Any:
     if isinstance(value, int):
         return value if -_I64 <= value < _I64 else str(value)
     if depth >= _MAX_DEPTH or isinstance(value, float):
-        return json.dumps(value, sort_keys=True, default=str)
+        try:
+            return json.dumps(value, sort_keys=True, default=str)
+        except (RecursionError, ValueError):  # deeper than the encoder goes
+            return " ".join(_strings(value))
     if isinstance(value, dict):
         return {
             (f"_{k}" if k in _ESCAPES else str(k)): cedar_value(v, depth + 1)
@@ -45,17 +49,28 @@ def cedar_value(value: Any, depth: int = 0) -> Any:
 
 
 def _strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for v in value.values() for s in _strings(v)] + [str(k) for k in value]
-    if isinstance(value, list):
-        return [s for v in value for s in _strings(v)]
-    return []
+    """Every string (keys too) under `value`, without recursion: a model may
+    nest its arguments deeper than Python's stack."""
+    found: list[str] = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            found.append(item)
+        elif isinstance(item, dict):
+            found += [str(k) for k in item]
+            stack += item.values()
+        elif isinstance(item, list):
+            stack += item
+    return found
 
 
 def canonical_bytes(arguments: dict[str, Any]) -> int:
-    return len(json.dumps(arguments, sort_keys=True, separators=(",", ":"), default=str).encode())
+    try:
+        text = json.dumps(arguments, sort_keys=True, separators=(",", ":"), default=str)
+    except (RecursionError, ValueError):  # too deep to encode: at least its strings
+        return sum(len(s.encode()) for s in _strings(arguments))
+    return len(text.encode())
 
 
 def argument_facts(arguments: dict[str, Any], secret_names: list[str]) -> dict[str, Any]:
@@ -68,23 +83,31 @@ def argument_facts(arguments: dict[str, Any], secret_names: list[str]) -> dict[s
     }
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443, "ftp": 21}
+
+
 def destination(tool: ToolFacts, arguments: dict[str, Any]) -> tuple[str, str]:
-    """(host, host:port) a tool that declares its destination sends to: as
-    written in the URL, lower case; empty when it cannot be read (which no
-    allowlist holds, so egress fails closed)."""
+    """(host, host:port) a tool that declares its destination sends to, read
+    as the tools' own URL parser reads it (the WHATWG standard's: a backslash
+    or a leading control character is read as a browser would, not as
+    urllib would); host:port only for a port other than the scheme's own;
+    empty when it cannot be read (which no allowlist holds: fails closed)."""
     raw = arguments.get(tool.destination or "")
     if not isinstance(raw, str):
         return "", ""
-    text = raw.strip()
-    try:
-        parts = urlsplit(text if "://" in text else f"//{text}")
-        host = (parts.hostname or "").lower()
-        port = parts.port
-    except ValueError:
-        return "", ""
-    if host and ":" in host:  # IPv6, as the allowlist writes it
-        host = f"[{host}]"
-    return host, f"{host}:{port}" if port else host
+    candidates = [raw] if "://" in raw else [raw, f"https://{raw.strip()}"]
+    for candidate in candidates:
+        try:
+            url = Url(candidate)
+        except ValueError:
+            continue
+        if url.host:
+            host = url.host.lower()
+            port = url.port
+            if port is None or port == _DEFAULT_PORTS.get(url.scheme):
+                return host, host
+            return host, f"{host}:{port}"
+    return "", ""
 
 
 class Trace:

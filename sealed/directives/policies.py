@@ -43,6 +43,8 @@ ACTION_RANK: dict[DirectiveAction, int] = {
 }
 _ANNOTATIONS = ("id", "action", "mode", "reason")
 RESERVED_PREFIX = "sealed."
+# The shipped default the tools' own redirect check follows (relaxed: neither).
+EGRESS_ALLOWLIST = "sealed.egress-allowlist"
 
 
 class DirectivesSpec(Strict):
@@ -148,7 +150,12 @@ def compile_sources(sources: Sequence[PolicySource], relaxed: Sequence[str] = ()
     texts: list[str] = []
     seen: dict[str, str] = {}
     for source in sources:
-        for n, statement in enumerate(statements(source.text)):
+        found = statements(source.text)
+        problem = _miscounted(source, len(found))
+        if problem:
+            problems.append(problem)
+            continue
+        for n, statement in enumerate(found):
             where = f"{source.origin}:{statement.line}"
             try:
                 info = _policy(source, statement.text, statement.line, n)
@@ -169,6 +176,20 @@ def compile_sources(sources: Sequence[PolicySource], relaxed: Sequence[str] = ()
         raise DirectiveError(problems)
     kept = [(i, t) for i, t in zip(infos, texts, strict=True) if i.id not in relaxed]
     return Compiled([i for i, _ in kept], [t for _, t in kept])
+
+
+def _miscounted(source: PolicySource, found: int) -> str | None:
+    """Where the file is cut into policies here and Cedar reads it as a whole
+    disagree on how many it holds, a policy could go unchecked or unseen:
+    refused. (A file Cedar cannot parse is reported policy by policy.)"""
+    try:
+        cedar = cedarpy.PolicySet.from_str(source.text)
+    except ValueError:
+        return None
+    held = len(cedar) + len(cedar.templates())
+    if held == found:
+        return None
+    return f"{source.origin}: Cedar reads {held} policies where {found} were found: refused"
 
 
 def _policy(source: PolicySource, text: str, line: int, n: int) -> PolicyInfo:

@@ -58,9 +58,11 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from typing import Any, Literal, Self
+from urllib.parse import unquote
 
 from pydantic import model_validator
 
+from sealed.redaction.injection.normalise import strip_hidden
 from sealed.types import Strict
 
 SourceKind = Literal["prompt", "profile", "tool_output", "model"]
@@ -69,6 +71,13 @@ PartKind = Literal["email", "host", "iban", "number", "path", "url"]
 MIN_WHOLE = 4
 MAX_WHOLE = 64 * 1024
 MAX_DEPTH = 32
+# Text quoted from a source inside a longer value: each source's windows of
+# SHINGLE characters at every STRIDE-th position are kept, so any copied run of
+# SHINGLE + STRIDE characters holds one of them. Kept for the first
+# MAX_SHINGLED characters of a mission's sources (a bound on its memory).
+SHINGLE = 24
+STRIDE = 16
+MAX_SHINGLED = 4 * 1024 * 1024
 
 _RANK: dict[SourceKind, int] = {"prompt": 0, "profile": 1, "tool_output": 2, "model": 3}
 # The e-mail, URL and path patterns start with a literal ("@", "://", "/"),
@@ -81,6 +90,8 @@ _LOCAL = re.compile(r"[\w.+%-]{1,64}\Z")  # RFC 5321 caps a local part at 64
 _URL = re.compile(r"://[^\s<>\"'`\\{}|^]+")
 _SCHEME = re.compile(r"[a-z][a-z0-9+.-]{0,31}\Z")
 _WWW = re.compile(r"www\.(?<![\w.+/-]www\.)[^\s<>\"'`\\{}|^]+")
+# A link written without its scheme: a host with a path (`evil.example/reset`).
+_BARE = re.compile(r"(?<![\w.@/:-])[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,24}/[^\s<>\"'`\\{}|^]*")
 _PATH = re.compile(r"(?:/(?<![\w.:/\\~-]/)|~/(?<![\w.:/\\~-]~/))[\w.@+-]+(?:/[\w.@+-]+)*")
 _WINDOWS_PATH = re.compile(r":\\(?<=[a-z]:\\)(?<![\w.:/\\~-].:\\)[\w.@+$~-]+(?:\\[\w.@+$~-]+)*")
 # Written with spaces, an IBAN comes in groups of four, where only the first
@@ -147,10 +158,17 @@ class Provenance(Strict):
         return [a.argument for a in self.arguments if any(s.kind == kind for s in a.sources)]
 
 
+# Full stops a browser reads as "." in a host name, which NFKC leaves alone.
+_DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
+
+
 def normalise(text: str) -> str:
+    # Hidden characters first: one zero-width space inside a copied address
+    # must not make it the model's own (tool output is stripped of them too).
     # split() collapses and strips whitespace runs: it is the whole of the
     # whitespace step, several times faster than a regex substitution.
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+    visible = unicodedata.normalize("NFKC", strip_hidden(text)).translate(_DOTS)
+    return " ".join(visible.casefold().split())
 
 
 def salient_parts(text: str) -> list[tuple[PartKind, str]]:
@@ -164,6 +182,7 @@ def salient_parts(text: str) -> list[tuple[PartKind, str]]:
         for match in _URL.finditer(text)
         if (scheme := _SCHEME.search(text, max(0, match.start() - 32), match.start()))
     ]
+    found.update(("host", m[0].split("/", 1)[0].removeprefix("www.")) for m in _BARE.finditer(text))
     for url in [*urls, *(match[0] for match in _WWW.finditer(text))]:
         url = url.rstrip(_TRAILING)
         found.add(("url", url))
@@ -202,6 +221,8 @@ class ProvenanceIndex:
         # value cannot match across two leaves.
         self._texts: list[str] = []
         self._first: dict[tuple[PartKind, str], int] = {}
+        self._shingles: dict[str, int] = {}
+        self._shingled = 0
 
     def add_trusted(self, text: str, kind: Literal["prompt", "profile"]) -> None:
         self._add(text, Source(kind=kind))
@@ -224,13 +245,22 @@ class ProvenanceIndex:
         # The decoded leaves hold every part the raw JSON does, unescaped.
         for part in salient_parts(decoded or raw):
             self._first.setdefault(part, index)
+        text = self._texts[-1][: max(0, MAX_SHINGLED - self._shingled)]
+        self._shingled += len(text)
+        for start in range(0, len(text) - SHINGLE + 1, STRIDE):
+            self._shingles.setdefault(text[start : start + SHINGLE], index)
 
     def _trace(self, path: str, raw: str) -> ArgumentProvenance:
         value = normalise(raw)
         parts = salient_parts(value)
+        if "%" in raw:
+            # A value percent-encoded into a URL is the value all the same.
+            parts = sorted({*parts, *salient_parts(normalise(unquote(raw)))})
         whole = self._first_containing(value[:MAX_WHOLE]) if len(value) >= MIN_WHOLE else None
         covered = whole is not None and len(value) <= MAX_WHOLE
         found = [] if whole is None else [whole]
+        if whole is None and len(value) >= SHINGLE + STRIDE:
+            found += self._quoted(value[:MAX_WHOLE])
         kinds: set[PartKind] = set()
         model = not parts and len(value) >= MIN_WHOLE and whole is None
         for part in parts:
@@ -248,6 +278,11 @@ class ProvenanceIndex:
             sources.append(Source(kind="model"))
         return ArgumentProvenance(argument=path, sources=sources, parts=sorted(kinds))
 
+    def _quoted(self, value: str) -> list[int]:
+        """The sources a run of the value was copied from."""
+        windows = (value[i : i + SHINGLE] for i in range(len(value) - SHINGLE + 1))
+        return sorted({found for w in windows if (found := self._shingles.get(w)) is not None})
+
     def _first_containing(self, value: str) -> int | None:
         return next((i for i, text in enumerate(self._texts) if value in text), None)
 
@@ -258,7 +293,12 @@ def _leaves(value: Any, path: str, depth: int) -> Iterator[tuple[str, str]]:
         yield path, _json_text(value)
     elif isinstance(value, dict):
         for key, item in value.items():
-            yield from _leaves(item, f"{path}.{key}" if path else str(key), depth + 1)
+            child = f"{path}.{key}" if path else str(key)
+            # A key can carry a value (an address, a number) as its item can;
+            # one that does not is the tool's vocabulary, nobody's data.
+            if salient_parts(normalise(str(key))):
+                yield f"{child}#key", str(key)
+            yield from _leaves(item, child, depth + 1)
     elif isinstance(value, list | tuple):
         for i, item in enumerate(value):
             yield from _leaves(item, f"{path}.{i}" if path else str(i), depth + 1)

@@ -9,7 +9,7 @@ import httpx
 from pydantic import BaseModel, Field, HttpUrl
 
 from sealed.tools.httpclient import guarded_client
-from sealed.tools.netguard import PORTS, Refused
+from sealed.tools.netguard import PORTS, Refused, allows
 from sealed.tools.registry import ToolContext, ToolError, tool
 
 MAX_REDIRECTS = 5
@@ -34,6 +34,13 @@ async def fetch(ctx: ToolContext, args: FetchArgs) -> FetchResult:
     url = httpx.URL(str(args.url))
     async with guarded_client(ctx.allowed_hosts) as client:
         for hop in range(MAX_REDIRECTS + 1):
+            if ctx.egress_hosts is not None and not allows(
+                ctx.egress_hosts, url.host, url.port or PORTS[url.scheme]
+            ):
+                where = f"a redirect to {url.host}" if hop else url.host
+                raise ToolError(
+                    f"fetching {args.url} refused: {where} is off the profile's egress allowlist"
+                )
             try:
                 async with client.stream("GET", url) as response:
                     if not response.is_redirect:

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, get_type_hints
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from sealed.identity.backend import SecretValue
 from sealed.models import ToolInfo
@@ -38,6 +38,10 @@ class ToolContext:
     # Internal hosts `http.fetch` may reach anyway: the profile's `hosts` grant for
     # the tool called. None by default, so every internal address is refused.
     allowed_hosts: frozenset[str] = frozenset()
+    # Where the profile's egress allowlist lets the tool send (Sealed V), for a
+    # tool that follows where a server points it (a redirect) after the
+    # directives judged where the model pointed it. None: not restricted.
+    egress_hosts: frozenset[str] | None = None
 
     def secret(self, name: str) -> SecretValue:
         try:
@@ -71,6 +75,18 @@ class ToolDef:
             privilege=self.privilege,
             parameters=self.args_model.model_json_schema(),
         )
+
+    def canonical(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        """The arguments as the tool will run with them (validated, coerced and
+        normalised: `"1"` is 1, a URL is the one the tool will fetch), so that
+        directives judge what runs; unchanged when they are not valid (the
+        tool refuses them, and the model is told)."""
+        try:
+            model = self.args_model.model_validate(arguments)
+        except ValidationError:
+            return arguments
+        canonical: dict[str, Any] = model.model_dump(mode="json", exclude_unset=True)
+        return canonical
 
     @staticmethod
     def render(output: Any) -> str:

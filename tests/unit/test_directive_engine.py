@@ -277,7 +277,9 @@ def _erring(error: str) -> str | None:
         ("https://docs.example.com:8443/a", "docs.example.com", "docs.example.com:8443"),
         ("https://docs.example.com@evil.example/", "evil.example", "evil.example"),
         ("docs.example.com", "docs.example.com", "docs.example.com"),
-        ("http://[::1]:80/", "[::1]", "[::1]:80"),
+        ("http://[::1]:80/", "[::1]", "[::1]"),
+        ("http://[::1]:8080/", "[::1]", "[::1]:8080"),
+        ("https://evil.example\\\\@docs.example.com/", "evil.example", "evil.example"),
         ("https://x:99999/", "", ""),
     ],
 )
@@ -389,3 +391,16 @@ def test_argument_facts_find_placeholders_and_secret_names_anywhere():
     assert argument_facts({"api_key": 1}, ["api_key"])["secret_name"]  # in a key too
     clean = argument_facts({"note": "REDACTED is a word"}, ["api_key"])
     assert not clean["placeholder"] and not clean["secret_name"]
+
+
+def test_arguments_nested_past_the_stack_get_a_verdict():
+    deep: Any = "alice@example.com"
+    for _ in range(5000):
+        deep = {"a": deep}
+    tracker = Tracker("m-deep", SPEC, datetime(2026, 1, 1, tzinfo=UTC))
+    tracker.adopt(FUZZ_SET)
+    checked = tracker.before(
+        ToolCall(id="1", name="mail.send", arguments={"body": deep}),
+        datetime(2026, 1, 1, tzinfo=UTC),
+    )
+    assert checked is not None and checked[0].event == "call"

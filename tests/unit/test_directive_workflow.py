@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, HttpUrl
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
@@ -36,7 +36,7 @@ class SendArgs(BaseModel):
 
 
 class PostArgs(BaseModel):
-    url: str
+    url: HttpUrl
     body: str = ""
 
 
@@ -50,7 +50,7 @@ async def send(ctx: ToolContext, args: SendArgs) -> str:
 @tool(name="test.post", destination="url")
 async def post(ctx: ToolContext, args: PostArgs) -> str:
     """Posts to a URL (egress: it declares its destination)."""
-    RAN.append(("test.post", args.model_dump()))
+    RAN.append(("test.post", args.model_dump(mode="json")))
     return "posted"
 
 
@@ -519,3 +519,25 @@ when { context.output.redactions > 0 };
     )
     assert result.status == MissionStatus.COMPLETED
     assert tool_outputs(transcript)[0].startswith("tool output withheld by directive no-leaky")
+
+
+async def test_directives_judge_the_arguments_the_tool_runs_with(time_skipping_env, worker):
+    """The model-turn activity hands on each call's arguments as its tool will
+    run with them: a URL written another way is the URL the tool fetches."""
+    policies = """
+@id("no-admin") @action("deny_call")
+forbid(principal, action == Sealed::Action::"call", resource == Sealed::Tool::"test.post")
+when { context.input has url && context.input.url like "https://docs.example.com/admin*" };
+"""
+    result, transcript, _ = await run(
+        time_skipping_env,
+        mission(
+            [call("test.post", url="https://DOCS.example.com:443/x/../admin"), {"final": "ok"}],
+            profile="allowlisted",
+            policies=policies,
+        ),
+    )
+    assert result.status == MissionStatus.COMPLETED
+    assert transcript[0]["tool_calls"][0]["arguments"] == {"url": "https://docs.example.com/admin"}
+    assert tool_outputs(transcript)[0].startswith("tool refused by directive no-admin")
+    assert RAN == []

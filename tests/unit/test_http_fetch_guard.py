@@ -27,7 +27,7 @@ from pydantic import ValidationError
 
 from sealed.identity.profiles import Profile, ToolGrant
 from sealed.tools import REGISTRY, ToolContext, ToolError, load_tool_modules
-from sealed.tools.http import FetchResult
+from sealed.tools.http import FetchArgs, FetchResult, fetch
 
 load_tool_modules(["sealed.tools.http"])
 
@@ -360,3 +360,29 @@ def test_only_http_fetch_takes_a_hosts_grant() -> None:
     assert profile.tools["http.fetch"].hosts == ["wiki.internal"]
     with pytest.raises(ValidationError, match=re.escape("'tickets.read' cannot take 'hosts'")):
         Profile(name="p", tools={"tickets.read": ToolGrant(hosts=["wiki.internal"])})
+
+
+# --- the profile's egress allowlist (Sealed V) ------------------------------------------
+
+
+async def test_a_redirect_off_the_egress_allowlist_is_refused(site: Site) -> None:
+    """The directives judged where the model pointed the tool; where the server
+    points it next is held to the same allowlist, on every hop."""
+    internal = frozenset({f"127.0.0.1:{site.port}", f"localhost:{site.port}"})
+    url = f"http://127.0.0.1:{site.port}/redirect?to=http://localhost:{site.port}/page"
+    ctx = ToolContext(
+        mission_id="m",
+        call_id="c",
+        idempotency_key="m/c",
+        allowed_hosts=internal,
+        egress_hosts=frozenset({f"127.0.0.1:{site.port}"}),
+    )
+    with pytest.raises(ToolError, match="a redirect to localhost is off the profile's egress"):
+        await fetch(ctx, FetchArgs.model_validate({"url": url}))
+    assert len(site.hits) == 1
+    # Without the allowlist (a profile that relaxed it) the same redirect is followed.
+    relaxed = ToolContext(
+        mission_id="m", call_id="c", idempotency_key="m/c", allowed_hosts=internal
+    )
+    result = await fetch(relaxed, FetchArgs.model_validate({"url": url}))
+    assert isinstance(result, FetchResult) and result.status == 200
