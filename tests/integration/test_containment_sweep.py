@@ -24,6 +24,7 @@ from temporalio.client import Client
 from sealed import missions
 from sealed.config import Settings
 from sealed.devstack import StackInfo
+from sealed.directives.policies import DirectivesSpec
 from sealed.identity.backend import SecretSpec
 from sealed.identity.openbao.admin import VaultAdmin
 from sealed.identity.profiles import Profile, ToolGrant
@@ -53,6 +54,10 @@ PROFILE = Profile(
         name: SecretSpec(backend="vault-kv", ref=f"containment/{name}")
         for name in ("canary", "document", "model_key")
     },
+    # The sweep's model echoes what leaked into its calls' arguments (redacted
+    # to placeholders there), and they must run on for every surface to be
+    # swept: the directive that would stop the mission at the first is off.
+    directives=DirectivesSpec(relax=["sealed.exfiltration"]),
 )
 
 
