@@ -107,28 +107,42 @@ def _enforced(info: PolicyInfo) -> bool:
     return info.effect == "permit" or (info.mode == "enforce" and info.action != "alert")
 
 
+Judged = tuple[list[PolicyInfo], list[tuple[PolicyInfo | None, str]]]
+# Distinct requests remembered per set: a mission's events often put the same
+# question (the shipped defaults read a handful of booleans), and Cedar's
+# answer to a request never changes.
+_REMEMBERED = 4096
+
+
 class _Set:
     """One parsed Cedar set, what its policies read, and them by Cedar's ids."""
 
-    def __init__(self, compiled: Compiled, infos: list[PolicyInfo]) -> None:
+    def __init__(self, compiled: Compiled, infos: list[PolicyInfo], remember: bool) -> None:
         self.infos = {f"policy{n}": info for n, info in enumerate(infos)}
         self.policies = cedarpy.PolicySet.from_str(compiled.text_of(infos)) if infos else None
         self.reads = outermost(reads([info.cedar for info in infos]))
+        self._answers: OrderedDict[str, Judged] = OrderedDict()
+        self._remember = remember
 
-    def judge(
-        self, request: dict[str, Any], context: dict[str, Any], who: Principal
-    ) -> tuple[list[PolicyInfo], list[tuple[PolicyInfo | None, str]]]:
+    def judge(self, request: dict[str, Any], context: dict[str, Any], who: Principal) -> Judged:
         """(the policies that decided, the errors met and whose they were)."""
         if self.policies is None:
             return [], []
-        result = cedarpy.is_authorized(
-            {**request, "context": pruned(context, self.reads)}, self.policies, who.entities
-        )
+        text = json.dumps(pruned(context, self.reads), sort_keys=True)
+        key = json.dumps(request, sort_keys=True) + text
+        known = self._answers.get(key)
+        if known is not None:
+            return known
+        result = cedarpy.is_authorized({**request, "context": text}, self.policies, who.entities)
         reasons = [self.infos[r] for r in result.diagnostics.reasons if r in self.infos]
         errors = []
         for error in result.diagnostics.errors:
             match = _ERRING.search(error)
             errors.append((self.infos.get(match[1]) if match else None, error))
+        if self._remember:
+            self._answers[key] = (reasons, errors)
+            if len(self._answers) > _REMEMBERED:
+                self._answers.popitem(last=False)
         return reasons, errors
 
 
@@ -138,9 +152,10 @@ class _EventSet:
     ride along; only when nothing but they deny, and no unconditional permit
     holds, is the enforced part asked alone whether anything permits."""
 
-    def __init__(self, compiled: Compiled, event: str, tool: str) -> None:
+    def __init__(self, compiled: Compiled, event: str, tool: str, remember: bool) -> None:
         infos = [i for i in compiled.infos if _in_scope(i, event, tool)]
-        self.all = _Set(compiled, infos)
+        self.all = _Set(compiled, infos, remember)
+        self._remember = remember
         self._compiled = compiled
         self._enforced_infos = [i for i in infos if _enforced(i)]
         self._enforced: _Set | None = None
@@ -148,7 +163,7 @@ class _EventSet:
 
     def enforced(self) -> _Set:
         if self._enforced is None:
-            self._enforced = _Set(self._compiled, self._enforced_infos)
+            self._enforced = _Set(self._compiled, self._enforced_infos, self._remember)
         return self._enforced
 
 
@@ -167,15 +182,19 @@ def _errors_fired(errors: list[tuple[PolicyInfo | None, str]], fired: set[str]) 
 
 
 class Engine:
-    def __init__(self, directives: DirectiveSet) -> None:
+    def __init__(self, directives: DirectiveSet, *, remember: bool = True) -> None:
+        """`remember`: answer a request Cedar was already asked from memory
+        (off only to measure Cedar itself)."""
         self._compiled = compile_sources(directives.sources, directives.relaxed)
         self.infos = self._compiled.infos
         self._sets: dict[tuple[str, str], _EventSet] = {}
+        self._remember = remember
 
     def _set(self, event: str, tool: str) -> _EventSet:
         found = self._sets.get((event, tool))
         if found is None:
-            found = self._sets[(event, tool)] = _EventSet(self._compiled, event, tool)
+            found = _EventSet(self._compiled, event, tool, self._remember)
+            self._sets[(event, tool)] = found
         return found
 
     def evaluate(self, event: Event, tool: str, context: dict[str, Any], who: Principal) -> Verdict:
