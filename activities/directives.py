@@ -45,22 +45,19 @@ class DirectiveActivities:
             self._credentials.revoke_mission(request.mission_id),
         )
         events = [event.audit() for event in request.events]
+        revoked_count: dict[str, str | int | float | bool | None] = {
+            "credentials_revoked": len(revoked)
+        }
         events += [
             AuditEvent(
-                kind="revocation.added",
+                kind=kind,
                 mission_id=request.mission_id,
                 profile=request.profile,
                 reason=reason,
                 actor=actor,
-                details={"credentials_revoked": len(revoked)},
-            ),
-            AuditEvent(
-                kind="mission.aborted",
-                mission_id=request.mission_id,
-                profile=request.profile,
-                reason=reason,
-                actor=actor,
-            ),
+                details=details,
+            )
+            for kind, details in (("revocation.added", revoked_count), ("mission.aborted", {}))
         ]
         await asyncio.to_thread(self._audit.record_many, events)
         log.warning(

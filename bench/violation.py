@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import math
 import statistics
 import uuid
-from collections.abc import Sequence
 from datetime import UTC
 from typing import Any
 
@@ -29,6 +27,7 @@ from pydantic import BaseModel
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
+from bench.approval import pct
 from bench.stack import bench_stack, use_stack
 from sealed import missions
 from sealed.audit import AuditLog
@@ -187,11 +186,6 @@ async def benign(client: Client, settings: Settings) -> float:
     if result.status != MissionStatus.COMPLETED:
         raise RuntimeError(f"the benign mission did not complete: {result!r}")
     return await timed(client, handle.id, RUN_TOOL)
-
-
-def pct(samples: Sequence[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
 
 
 async def run_all(info: StackInfo, samples: int, warmup: int) -> None:
