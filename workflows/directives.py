@@ -24,7 +24,7 @@ with workflow.unsafe.imports_passed_through():
         Violation,
     )
     from sealed.directives.tracker import Tracker
-    from sealed.models import Message, MissionInput, ToolCall, ToolCallResult
+    from sealed.models import Message, MissionInput, ModelTurnOutput, ToolCall, ToolCallResult
 
 # Written until written: a firing is never lost, and an abort's revocation
 # is retried quickly (every second of it is a second the mission's
@@ -45,9 +45,10 @@ class DirectiveAborts(Exception):
         self.events = events
 
 
-def excerpt(conversation: list[Message], call: ToolCall) -> str:
-    """The last few messages and the call, clipped: what the runtime already
-    redacted (tool output and model replies are redacted on the way in)."""
+def excerpt(conversation: list[Message], call: ToolCall | None) -> str:
+    """The last few messages and the call (none for a turn: its reply is the
+    last message), clipped: what the runtime already redacted (tool output and
+    model replies are redacted on the way in)."""
 
     def clip(text: str) -> str:
         text = " ".join(text.split())
@@ -59,7 +60,8 @@ def excerpt(conversation: list[Message], call: ToolCall) -> str:
             lines.append(f"{message.name}: {clip(message.content)}")
         elif message.role == "assistant":
             lines.append(f"model: {clip(message.content)}")
-    lines.append(f"call {call.name}({clip(json.dumps(call.arguments, sort_keys=True))})")
+    if call is not None:
+        lines.append(f"call {call.name}({clip(json.dumps(call.arguments, sort_keys=True))})")
     return "\n".join(lines)
 
 
@@ -78,6 +80,14 @@ class DirectiveGuard:
         the set again only when it has changed."""
         return self.tracker.digest
 
+    def turned(
+        self, reply: ModelTurnOutput, model: str, turn: int
+    ) -> tuple[Verdict, ToolCall] | None:
+        """The turn's verdict, and the turn as the subject a record names
+        (the model, `turn-N`)."""
+        verdict = self.tracker.turned(reply, model, workflow.now())
+        return None if verdict is None else (verdict, ToolCall(id=f"turn-{turn}", name=model))
+
     def before(self, call: ToolCall) -> tuple[Verdict, dict[str, Any]] | None:
         return self.tracker.before(call, workflow.now())
 
@@ -95,7 +105,7 @@ class DirectiveGuard:
     ) -> None:
         """Writes what fired: the enforced policies with `outcome` (what the
         runtime did), the watching ones as alerts or log_only."""
-        text = excerpt(conversation, call)
+        text = excerpt(conversation, None if verdict.event == "turn" else call)
         events = [
             self._event("directive.violated", verdict, firing, call, text, outcome)
             for firing in verdict.fired
@@ -141,7 +151,7 @@ class DirectiveGuard:
         """What stops the mission, for a verdict whose strongest action is abort."""
         firing = verdict.decisive
         assert firing is not None and firing.action == "abort"
-        text = excerpt(conversation, call)
+        text = excerpt(conversation, None if verdict.event == "turn" else call)
         return DirectiveAborts(
             Violation.of(firing, verdict.event, call.name, call.id, text),
             [

@@ -254,11 +254,13 @@ class MissionWorkflow:
                 self._prompt_digest = self._prompt_digest or reply.prompt_digest
                 self._desk.policy = reply.policy or self._desk.policy
                 self._guard.tracker.adopt(reply.directives)
-                self._guard.tracker.trace.turned(reply.cost_microusd, reply.redactions)
+                judged = self._guard.turned(reply, spec.model.name, self._turn)
                 self._remember(reply.issued)
                 self._conversation.append(
                     Message(role="assistant", content=reply.content, tool_calls=reply.tool_calls)
                 )
+                if judged is not None and await self._turn_refused(*judged, reply):
+                    continue
                 if reply.is_final:
                     self._answer = reply.content
                     return self._finish(MissionStatus.COMPLETED, None)
@@ -413,6 +415,33 @@ class MissionWorkflow:
                 output = f"tool output withheld by directive {firing.policy}: {firing.reason}"
                 result = result.model_copy(update={"output": output, "is_error": True})
         return result
+
+    async def _turn_refused(self, verdict: Verdict, turn: ToolCall, reply: ModelTurnOutput) -> bool:
+        """What fired on a model's turn: an abort stops the mission; a refusal
+        sets its reply aside (its calls do not run, its answer is not taken)
+        and tells the model why."""
+        if verdict.action == "abort":
+            raise self._guard.aborts(verdict, turn, self._conversation)
+        refused = verdict.action == "deny_call"
+        await self._guard.record(verdict, turn, self._conversation, "denied" if refused else None)
+        if not refused:
+            return False
+        firing = verdict.fired[0]
+        if reply.is_final:
+            why = f"answer refused by directive {firing.policy}: {firing.reason}"
+            self._conversation.append(Message(role="user", content=why))
+        for call in reply.tool_calls:
+            result = self._refused(call, self._directive_refusal(verdict, held=False))
+            self._conversation.append(
+                Message(
+                    role="tool",
+                    content=result.output,
+                    tool_call_id=call.id,
+                    name=call.name,
+                    is_error=True,
+                )
+            )
+        return True
 
     def _refused(self, call: ToolCall, why: str) -> ToolCallResult:
         """A call the runtime did not run: the model is told why."""

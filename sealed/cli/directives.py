@@ -350,8 +350,13 @@ class Evaluation:
         if directives is not None:
             tried = directives.model_copy(update={"sources": [*directives.sources, self.extra]})
             self.tracker.adopt(directives, engine=Engine(tried))
-        self.tracker.trace.turned(output.cost_microusd, output.redactions)
         self._turn += 1
+        model = self.spec.model.name
+        verdict = self.tracker.turned(output, model, self.now)
+        if verdict is not None:
+            self.events.append(
+                Evaluated(self._turn, ToolCall(id=f"turn-{self._turn}", name=model), verdict)
+            )
         self._pending = deque(output.tool_calls)
 
     def _evaluate(self, call: ToolCall, ran: bool) -> dict[str, Any] | None:

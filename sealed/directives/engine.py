@@ -28,10 +28,10 @@ from sealed.directives.policies import (
     compile_sources,
 )
 from sealed.directives.reads import outermost, pruned, reads
-from sealed.directives.schema import ACTION, MISSION, PROFILE, TOOL
+from sealed.directives.schema import ACTION, MISSION, MODEL, PROFILE, TOOL
 from sealed.types import Strict
 
-Event = Literal["call", "result"]
+Event = Literal["call", "result", "turn"]
 _ERRING = re.compile(r"policy `(policy\d+)`")
 # Stands for "no permit matched" (a profile that relaxed the shipped
 # permit-all) and for a request Cedar could not evaluate at all.
@@ -78,18 +78,26 @@ def _firing(info: PolicyInfo, error: str | None = None) -> Firing:
     )
 
 
+def resource_type(event: str) -> str:
+    return MODEL if event == "turn" else TOOL
+
+
 def _in_scope(info: PolicyInfo, event: str, tool: str) -> bool:
     """Whether the policy's action and resource scope can match the event: one
     that cannot is left out of the event's set (it would only cost time)."""
-    for key, wanted in (("action", event), ("resource", tool)):
+    wanted = {"action": (ACTION, event), "resource": (resource_type(event), tool)}
+    for key, (kind, name) in wanted.items():
         scope = info.cedar.get(key, {})
         op = scope.get("op")
-        if op == "==" and scope.get("entity", {}).get("id") != wanted:
+        named = [scope["entity"]] if "entity" in scope else scope.get("entities", [])
+        if (
+            op in ("==", "in")
+            and named
+            and all((e.get("type"), e.get("id")) != (kind, name) for e in named)
+        ):
             return False
-        if op == "in":
-            named = [scope["entity"]] if "entity" in scope else scope.get("entities", [])
-            if named and all(e.get("id") != wanted for e in named):
-                return False
+        if op == "is" and scope.get("entity_type") != kind:
+            return False
     return True
 
 
@@ -201,7 +209,7 @@ class Engine:
         request = {
             "principal": who.uid,
             "action": {"type": ACTION, "id": event},
-            "resource": {"type": TOOL, "id": tool},
+            "resource": {"type": resource_type(event), "id": tool},
         }
         sets = self._set(event, tool)
         reasons, errors = sets.all.judge(request, context, who)

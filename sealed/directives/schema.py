@@ -23,10 +23,12 @@ from sealed.directives.policies import (
 )
 
 NAMESPACE = "Sealed"
-MISSION, PROFILE, TOOL, ACTION = (
-    f"{NAMESPACE}::{t}" for t in ("Mission", "Profile", "Tool", "Action")
+MISSION, PROFILE, TOOL, MODEL, ACTION = (
+    f"{NAMESPACE}::{t}" for t in ("Mission", "Profile", "Tool", "Model", "Action")
 )
-EVENTS = ("call", "result")
+# A call about to run and a result just back (resource: the tool), and a model
+# turn's reply before any of its calls runs (resource: the model, by name).
+EVENTS = ("call", "result", "turn")
 
 _LONG = {"type": "Long"}
 _STRING = {"type": "String"}
@@ -94,9 +96,42 @@ def input_type(arguments: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
     return _record({k: v for k, v in merged.items() if k not in clashing}, required=False)
 
 
+def _trace_type(tools: list[str]) -> dict[str, Any]:
+    return _record(
+        {
+            "calls": _LONG,
+            "calls_to_tool": _LONG,
+            "calls_by_tool": _record(dict.fromkeys(tools, _LONG)),
+            "turns": _LONG,
+            "bytes_out": _LONG,
+            "cost_microusd": _LONG,
+            "elapsed_seconds": _LONG,
+            "injection_flags": _LONG,
+            "injected": _BOOL,
+            "redactions": _LONG,
+            "refused_in_a_row": _LONG,
+            "tools_read": _STRINGS,
+            "tools_called": _STRINGS,
+        }
+    )
+
+
+_PROFILE = _record({"name": _STRING, "hosts": _STRINGS})
+
+
 def context_type(
     tools: list[str], arguments: Mapping[str, dict[str, Any]], event: str
 ) -> dict[str, Any]:
+    if event == "turn":
+        reply: dict[str, dict[str, Any]] = {
+            "bytes": _LONG,
+            "final": _BOOL,
+            "tool_calls": _LONG,
+            "tools": _STRINGS,
+            "redactions": _LONG,
+            "cost_microusd": _LONG,
+        }
+        return _record({"profile": _PROFILE, "trace": _trace_type(tools), "reply": _record(reply)})
     attributes: dict[str, dict[str, Any]] = {
         "input": input_type(arguments),
         "tool": _record(
@@ -109,7 +144,7 @@ def context_type(
                 "host_port": _STRING,
             }
         ),
-        "profile": _record({"name": _STRING, "hosts": _STRINGS}),
+        "profile": _PROFILE,
         "arguments": _record({"bytes": _LONG, "placeholder": _BOOL, "secret_name": _BOOL}),
         "provenance": _record(
             {
@@ -120,23 +155,7 @@ def context_type(
                 "trusted_arguments": _STRINGS,
             }
         ),
-        "trace": _record(
-            {
-                "calls": _LONG,
-                "calls_to_tool": _LONG,
-                "calls_by_tool": _record(dict.fromkeys(tools, _LONG)),
-                "turns": _LONG,
-                "bytes_out": _LONG,
-                "cost_microusd": _LONG,
-                "elapsed_seconds": _LONG,
-                "injection_flags": _LONG,
-                "injected": _BOOL,
-                "redactions": _LONG,
-                "refused_in_a_row": _LONG,
-                "tools_read": _STRINGS,
-                "tools_called": _STRINGS,
-            }
-        ),
+        "trace": _trace_type(tools),
     }
     if event == "result":
         attributes["output"] = _record(
@@ -160,12 +179,13 @@ def cedar_schema(arguments: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
                 "Profile": {},
                 "Mission": {"memberOfTypes": ["Profile"]},
                 "Tool": {},
+                "Model": {},
             },
             "actions": {
                 event: {
                     "appliesTo": {
                         "principalTypes": ["Mission"],
-                        "resourceTypes": ["Tool"],
+                        "resourceTypes": ["Model" if event == "turn" else "Tool"],
                         "context": context_type(tools, arguments, event),
                     }
                 }
@@ -200,14 +220,22 @@ def _entities(node: Any) -> Iterator[tuple[str, str]]:
             yield from _entities(value)
 
 
-def _matches_results(info: PolicyInfo) -> bool:
+def _matches_beyond_calls(info: PolicyInfo) -> bool:
+    """Whether the policy can match an event other than a call (a result, a
+    turn): its action scope names one, or names none and its resource scope
+    does not pin it to tools."""
     scope = info.cedar.get("action", {})
-    if scope.get("op") == "All":
-        return True
-    named = [
-        e["id"] for e in ([scope["entity"]] if "entity" in scope else scope.get("entities", []))
-    ]
-    return "result" in named
+    if scope.get("op") != "All":
+        named = [
+            e["id"] for e in ([scope["entity"]] if "entity" in scope else scope.get("entities", []))
+        ]
+        return any(event != "call" for event in named)
+    resource = info.cedar.get("resource", {})
+    pinned = [resource.get("entity", {}), *resource.get("entities", [])]
+    return not (
+        any(e.get("type") == TOOL for e in pinned)
+        or (resource.get("op") == "is" and resource.get("entity_type") == TOOL)
+    )
 
 
 def check(compiled: Compiled, arguments: Mapping[str, dict[str, Any]]) -> None:
@@ -220,7 +248,7 @@ def check(compiled: Compiled, arguments: Mapping[str, dict[str, Any]]) -> None:
                 problems.append(f"{info.where}: unknown tool '{name}' (known: {sorted(arguments)})")
             elif kind == ACTION and name not in EVENTS:
                 problems.append(f"{info.where}: unknown action '{name}' (events: {list(EVENTS)})")
-        if info.action == "require_approval" and _matches_results(info):
+        if info.action == "require_approval" and _matches_beyond_calls(info):
             problems.append(
                 f"{info.where}: require_approval holds a call before it runs; scope the policy "
                 f'to action == {ACTION}::"call"'

@@ -12,7 +12,7 @@ from sealed.directives.engine import Engine, Principal, Verdict, engine_for
 from sealed.directives.facts import Trace, call_context, result_context
 from sealed.directives.policies import DirectiveSet, ToolFacts
 from sealed.directives.provenance import ProvenanceIndex
-from sealed.models import MissionSpec, ToolCall, ToolCallResult
+from sealed.models import MissionSpec, ModelTurnOutput, ToolCall, ToolCallResult
 
 
 class Tracker:
@@ -50,6 +50,26 @@ class Tracker:
         if self._principal is None:
             self._principal = Principal(self._mission_id, self._profile)
         return self._principal
+
+    def turned(self, reply: ModelTurnOutput, model: str, now: datetime) -> Verdict | None:
+        """A model turn's verdict, its reply counted, before any of its calls
+        runs (None: the mission has no directives)."""
+        self.trace.turned(reply.cost_microusd, reply.redactions)
+        if self._engine is None or self.directives is None:
+            return None
+        context = {
+            "profile": {"name": self._profile, "hosts": list(self.directives.hosts)},
+            "trace": self.trace.facts(now, ""),
+            "reply": {
+                "bytes": len(reply.content.encode()),
+                "final": reply.is_final,
+                "tool_calls": len(reply.tool_calls),
+                "tools": sorted({call.name for call in reply.tool_calls}),
+                "redactions": reply.redactions,
+                "cost_microusd": reply.cost_microusd,
+            },
+        }
+        return self._engine.evaluate("turn", model, context, self._who())
 
     def before(self, call: ToolCall, now: datetime) -> tuple[Verdict, dict[str, Any]] | None:
         """The call's verdict and the context it was reached with (None: the

@@ -17,6 +17,7 @@ from temporalio.worker import Replayer
 from sealed.audit import AuditLog
 from sealed.config import Settings
 from sealed.contract import WORKFLOW_NAME
+from sealed.directives.policies import DirectiveError, PolicySource, default_source
 from sealed.identity.broker import CredentialBroker
 from sealed.identity.profiles import Profile
 from sealed.models import MissionInput, MissionResult, MissionSpec, MissionStatus
@@ -75,7 +76,9 @@ PROFILES = StaticProfiles(
         "strict",
         directives={
             "policies": (
-                '@id("only-echo") permit(principal, action, resource == Sealed::Tool::"test.echo");'
+                '@id("only-echo") permit(principal, action, '
+                'resource == Sealed::Tool::"test.echo");\n'
+                '@id("turns") permit(principal, action == Sealed::Action::"turn", resource);'
             ),
             "relax": ["sealed.permit-all"],
         },
@@ -541,3 +544,62 @@ when { context.input has url && context.input.url like "https://docs.example.com
     assert transcript[0]["tool_calls"][0]["arguments"] == {"url": "https://docs.example.com/admin"}
     assert tool_outputs(transcript)[0].startswith("tool refused by directive no-admin")
     assert RAN == []
+
+
+# --- model turns ---------------------------------------------------------------------------
+
+
+async def test_a_turn_can_be_stopped_before_any_of_its_calls_runs(time_skipping_env, worker):
+    policies = """
+@id("no-bursts") @reason("three calls in one turn")
+forbid(principal, action == Sealed::Action::"turn", resource)
+when { context.reply.tool_calls >= 3 };
+"""
+    burst = {
+        "tool_calls": [
+            {"name": "test.send", "arguments": {"to": "bob@example.com", "body": str(n)}}
+            for n in range(3)
+        ]
+    }
+    result, _, _ = await run(
+        time_skipping_env, mission([burst, {"final": "never"}], policies=policies)
+    )
+    assert result.status == MissionStatus.ABORTED
+    assert result.violation is not None
+    v = result.violation
+    assert (v.policy, v.event, v.tool, v.call_id) == ("no-bursts", "turn", "scripted-1", "turn-1")
+    assert RAN == []
+
+
+async def test_a_refused_turn_sets_its_reply_aside_and_the_model_is_told(time_skipping_env, worker):
+    policies = """
+@id("look-first") @action("deny_call") @reason("answer only after reading something")
+forbid(principal, action == Sealed::Action::"turn", resource)
+when { context.reply.final && context.trace.calls == 0 };
+"""
+    result, transcript, _ = await run(
+        time_skipping_env,
+        mission(
+            [{"final": "guessing"}, call("test.echo", text="x"), {"final": "read it"}],
+            policies=policies,
+        ),
+    )
+    assert result.status == MissionStatus.COMPLETED and result.answer == "read it"
+    told = [m for m in transcript if m["role"] == "user"]
+    assert [m["content"] for m in told] == [
+        "answer refused by directive look-first: answer only after reading something"
+    ]
+
+
+def test_a_turn_cannot_be_held_for_approval():
+    from sealed.directives.schema import checked
+    from tests.unit.test_mission_workflow import registered_test_tools
+
+    held = PolicySource(
+        level="profile",
+        origin="p.cedar",
+        text='@action("require_approval") forbid(principal, action == Sealed::Action::"turn", '
+        "resource);",
+    )
+    with pytest.raises(DirectiveError, match="require_approval holds a call"):
+        checked([default_source(), held], registered_test_tools())

@@ -300,7 +300,9 @@ def test_what_would_fire_on_the_demo(tmp_path, recorded_as):
     [fetch] = [b for b in blocks if "http.fetch  call" in b]
     assert fetch.startswith("5  obey-5-0  http.fetch  call (did not run)")
     assert "sealed.untrusted-egress (default, abort, enforce)" in fetch
-    assert "9 events: 2 refused, 0 held, 0 withheld, 1 aborted" in out
+    # Five turns, five calls, four results.
+    assert "14 events: 2 refused, 0 held, 0 withheld, 1 aborted" in out
+    assert "turn 5  turn-5  scripted-triage  turn" in out
     assert (
         "first abort: turn 5  obey-5-0  http.fetch  call (did not run): sealed.untrusted-egress"
         in out
