@@ -121,8 +121,14 @@ async def test_demo_mission_runs_end_to_end(
     assert not [m for m in transcript if m.role == "tool" and m.name == "http.fetch"]
     events = AuditLog(stack_settings.audit_path()).events(handle.id)
     assert [e.tool for e in events if e.kind == "injection.detected"] == ["tickets.read"]
-    # Both egress policies fired; the stronger (abort) decided.
-    fired = [e for e in events if e.kind == "directive.violated"]
+    # Both egress policies fired; the stronger (abort) decided. (On a stack an
+    # earlier demo ran on, ticket 1 already carries the same triage note: the
+    # comment's body was then first seen in a tool's output, and the directive
+    # that holds such a call fired too, on the comment, which waits for its
+    # approval anyway.)
+    violated = [e for e in events if e.kind == "directive.violated"]
+    assert {e.tool for e in violated if e.outcome == "held"} <= {"tickets.comment"}
+    fired = [e for e in violated if e.outcome == "aborted"]
     assert [(e.details["policy"], e.details["action"]) for e in fired] == [
         (DEMO_STOPPED_BY, "abort"),
         ("sealed.egress-allowlist", "deny_call"),
