@@ -1,11 +1,13 @@
-"""Evaluation: one event (a call about to run, a result just back) against the
-mission's policies, with Cedar, to a verdict. Pure and deterministic (Cedar is
-native code over the given request), so it runs in the workflow and replays.
+"""Evaluation: one event (a model turn's reply, a call about to run, a result
+just back) against the mission's policies, with Cedar, to a verdict. Pure and
+deterministic (Cedar is native code over the given request), so it runs in the
+workflow and replays.
 
-Policies are parsed once per distinct set and kept (a parse costs about ten
-evaluations). Enforced policies and those that only watch (alert, log_only)
-are separate sets, so that watching never changes what is enforced. A policy
-that fails to evaluate fails closed: a forbid counts as fired."""
+Policies are parsed once per distinct set. Each event is put to the policies
+whose scope can match it, in one request, the watching ones (alert, log_only)
+alongside: what they find is reported, never enforced. Cedar is handed only
+the context those policies read, and a request already put is answered from
+memory. A policy that fails to evaluate fails closed: a forbid counts as fired."""
 
 from __future__ import annotations
 
