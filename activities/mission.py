@@ -142,10 +142,11 @@ class MissionActivities:
         now (a name with none fails the mission: nobody could approve)."""
         approvals = profile.approvals.tightened(request.approvals)
         keys: dict[str, str] = {}
-        if approvals.required:
-            if self._approver_keys is None:
-                raise ApproverUnknown("this worker has no registry of approvers' keys")
-            names = sorted({*approvals.approvers, *approvals.escalate_to})
+        if approvals.required and self._approver_keys is None:
+            raise ApproverUnknown("this worker has no registry of approvers' keys")
+        names = sorted({*approvals.approvers, *approvals.escalate_to})
+        # Named approvers decide what a directive holds too, rules or none.
+        if names and self._approver_keys is not None:
             keys = await self._approver_keys.public_keys(names)
         privileges = {n: self._tools[n].privilege for n in request.tools if n in self._tools}
         return CallPolicy(approvals=approvals, approver_keys=keys, privileges=privileges)

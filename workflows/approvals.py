@@ -89,7 +89,7 @@ class ApprovalDesk:
         """A call can wait for a decision: somebody is named to give it."""
         return self.policy is not None and bool(self.policy.approvals.approvers)
 
-    def open(self, call: ToolCall) -> ApprovalRequest:
+    def open(self, call: ToolCall, held_by: str | None = None) -> ApprovalRequest:
         assert self.policy is not None  # holds() said so
         approvals = self.policy.approvals
         privilege = self.policy.privilege(call.name)
@@ -106,6 +106,7 @@ class ApprovalDesk:
             deadline=workflow.now() + approvals.timeout,
             on_timeout=approvals.on_timeout,
             submitter=self._submitter,
+            held_by=held_by,
         )
         self.states[request.id] = ApprovalState(request=request)
         return request

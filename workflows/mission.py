@@ -346,7 +346,9 @@ class MissionWorkflow:
             await self._guard.record(verdict, call, self._conversation, "held" if held else None)
         approval: ApprovalState | None = None
         if held or self._desk.holds(call):
-            request = self._desk.open(call)
+            firing = verdict.fired[0] if held and verdict is not None else None
+            held_by = f"directive {firing.policy}: {firing.reason}" if firing else None
+            request = self._desk.open(call, held_by)
             self._set_status(MissionStatus.AWAITING_APPROVAL)
             self._set_phase(f"awaiting approval for {call.name}", [f"approval:{request.id}"])
             approval = await self._desk.wait(request.id)

@@ -45,6 +45,10 @@ class ApprovalRequest(Strict):
     on_timeout: TimeoutAction
     escalated: bool = False
     submitter: str | None = None
+    held_by: str | None = Field(
+        default=None,
+        description="the directive that asked for this decision, and why (None: the policy)",
+    )
 
     def digest_for(self, arguments: dict[str, Any]) -> str:
         return argument_digest(self.mission_id, self.call_id, self.tool, arguments)

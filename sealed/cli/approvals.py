@@ -124,10 +124,12 @@ def describe(state: ApprovalState) -> list[str]:
     if state.approved_by:
         approved += f" ({', '.join(state.approved_by)})"
     escalated = ", escalated" if r.escalated else ""
+    why = [f"  held by:   {printable(r.held_by)}"] if r.held_by else []
     return [
         f"{r.mission_id}  {r.id}",
         f"  tool:      {printable(r.tool)} ({r.privilege})",
         f"  arguments: {printable(arguments)}",
+        *why,
         f"  digest:    {r.digest}",
         f"  approvers: {', '.join(r.approvers)}; {approved}",
         f"  deadline:  {r.deadline:%F %T %Z} (then {r.on_timeout}{escalated})",

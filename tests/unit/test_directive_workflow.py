@@ -5,6 +5,8 @@ merge, and an aborted mission's history replaying."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import uuid
 from pathlib import Path
 from typing import Any
@@ -14,20 +16,24 @@ from pydantic import BaseModel, HttpUrl
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
+from sealed.approvals import keys
+from sealed.approvals.decision import sign_decision
+from sealed.approvals.request import ApprovalState
 from sealed.audit import AuditLog
 from sealed.config import Settings
-from sealed.contract import WORKFLOW_NAME
+from sealed.contract import APPROVALS_QUERY, APPROVE_SIGNAL, WORKFLOW_NAME
 from sealed.directives.policies import DirectiveError, PolicySource, default_source
 from sealed.identity.broker import CredentialBroker
 from sealed.identity.profiles import Profile
 from sealed.models import MissionInput, MissionResult, MissionSpec, MissionStatus
-from sealed.testing import DictBackend, StaticProfiles
+from sealed.testing import DictBackend, StaticApproverKeys, StaticProfiles
 from sealed.tools.registry import ToolContext, tool
 from sealed.workers.worker import build_worker
 from sealed.workflows.mission import MissionWorkflow
 from tests.unit.test_mission_workflow import TESTER, registered_test_tools, spine
 
 QUEUE = "directive-missions"
+ALICE = keys.new_key()
 RAN: list[tuple[str, dict[str, Any]]] = []
 
 
@@ -72,6 +78,7 @@ PROFILES = StaticProfiles(
     profile("tester"),
     profile("allowlisted", egress=["docs.example.com"]),
     profile("relaxed", directives={"relax": ["sealed.untrusted-side-effect"]}),
+    profile("approving", approvals={"approvers": ["alice"]}),
     profile(
         "strict",
         directives={
@@ -115,7 +122,10 @@ async def worker(time_skipping_env: WorkflowEnvironment, tmp_path: Path):
     w = build_worker(
         time_skipping_env.client,
         Settings(task_queue=QUEUE),
-        spine=spine(PROFILES, broker, tmp_path),
+        spine=dataclasses.replace(
+            spine(PROFILES, broker, tmp_path),
+            approvers=StaticApproverKeys({"alice": keys.public_text(ALICE)}),
+        ),
         tools=registered_test_tools(),
     )
     async with w:
@@ -150,6 +160,16 @@ async def run(env: WorkflowEnvironment, spec: MissionSpec) -> tuple[MissionResul
     )
     result = await handle.result()
     return result, await handle.query("transcript"), mission_id
+
+
+async def held(handle: Any) -> list[ApprovalState]:
+    """The mission's approval requests, once one waits (real time)."""
+    async with asyncio.timeout(30):
+        while True:
+            states = await handle.query(APPROVALS_QUERY, result_type=list[ApprovalState])
+            if states:
+                return states
+            await asyncio.sleep(0.05)
 
 
 def audit(tmp_path: Path, mission_id: str, kind: str) -> list[Any]:
@@ -603,3 +623,31 @@ def test_a_turn_cannot_be_held_for_approval():
     )
     with pytest.raises(DirectiveError, match="require_approval holds a call"):
         checked([default_source(), held], registered_test_tools())
+
+
+async def test_a_call_a_directive_holds_waits_for_an_approver_who_is_told_why(
+    time_skipping_env, worker
+):
+    spec = mission(
+        [call("test.read", to="db"), call("test.send", to="alice@example.com"), {"final": "ok"}],
+        profile="approving",
+    )
+    mission_id = f"dir-{uuid.uuid4().hex[:8]}"
+    handle = await time_skipping_env.client.start_workflow(
+        WORKFLOW_NAME,
+        MissionInput(mission_id=mission_id, spec=spec, submitter="sam"),
+        id=mission_id,
+        task_queue=QUEUE,
+        result_type=MissionResult,
+    )
+    [state] = await held(handle)
+    assert state.request.tool == "test.send"
+    assert (state.request.held_by or "").startswith("directive sealed.untrusted-side-effect: ")
+    assert [name for name, _ in RAN] == ["test.read"]  # not yet
+    decision = sign_decision(
+        ALICE, state.request, approver="alice", now=await time_skipping_env.get_current_time()
+    )
+    await handle.signal(APPROVE_SIGNAL, decision)
+    result = await handle.result()
+    assert result.status == MissionStatus.COMPLETED
+    assert [a["to"] for name, a in RAN if name == "test.send"] == ["alice@example.com"]
