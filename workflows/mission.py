@@ -270,16 +270,7 @@ class MissionWorkflow:
                     self._tool_calls += 1
                     result = await self._tool_call(call)
                     self._remember(result.issued)
-                    self._conversation.append(
-                        Message(
-                            role="tool",
-                            content=result.output,
-                            tool_call_id=call.id,
-                            name=call.name,
-                            is_error=result.is_error,
-                            flags=result.flags,
-                        )
-                    )
+                    self._told(call, result)
         except _LimitExceeded as exc:
             return self._finish(MissionStatus.LIMIT_EXCEEDED, str(exc))
         except _PromptMismatch as exc:
@@ -433,17 +424,21 @@ class MissionWorkflow:
             why = f"answer refused by directive {firing.policy}: {firing.reason}"
             self._conversation.append(Message(role="user", content=why))
         for call in reply.tool_calls:
-            result = self._refused(call, self._directive_refusal(verdict, held=False))
-            self._conversation.append(
-                Message(
-                    role="tool",
-                    content=result.output,
-                    tool_call_id=call.id,
-                    name=call.name,
-                    is_error=True,
-                )
-            )
+            self._told(call, self._refused(call, self._directive_refusal(verdict, held=False)))
         return True
+
+    def _told(self, call: ToolCall, result: ToolCallResult) -> None:
+        """A call's result (or the runtime's refusal) as the model reads it."""
+        self._conversation.append(
+            Message(
+                role="tool",
+                content=result.output,
+                tool_call_id=call.id,
+                name=call.name,
+                is_error=result.is_error,
+                flags=result.flags,
+            )
+        )
 
     def _refused(self, call: ToolCall, why: str) -> ToolCallResult:
         """A call the runtime did not run: the model is told why."""
