@@ -25,7 +25,7 @@ from sealed.directives.policies import (
     DirectiveSet,
     PolicySource,
     ToolFacts,
-    default_source,
+    with_defaults,
 )
 from sealed.directives.schema import checked
 from sealed.identity.backend import SecretValue
@@ -151,29 +151,20 @@ class MissionActivities:
         privileges = {n: self._tools[n].privilege for n in request.tools if n in self._tools}
         return CallPolicy(approvals=approvals, approver_keys=keys, privileges=privileges)
 
-    def _directives(self, profile: Profile, request: ModelTurnInput) -> DirectiveSet:
+    def _directives(self, profile: Profile, request: ModelTurnInput) -> tuple[DirectiveSet, str]:
         """The mission's directives: the shipped defaults, the system file, the
         profile's and the mission's own, with what they are evaluated against.
         A set that cannot be used fails the mission (DirectiveError) before
         its model is asked anything."""
-        levels = [default_source()]
-        if self._system_directives is not None:
-            levels.append(self._system_directives)
-        for source in (
-            profile.directives.source("profile"),
-            request.directives.source("mission"),
-        ):
-            if source is not None:
-                levels.append(source)
         directives = DirectiveSet(
-            sources=levels,
+            sources=with_defaults(
+                self._system_directives,
+                profile.directives.source("profile"),
+                request.directives.source("mission"),
+            ),
             relaxed=profile.directives.relax,
             tools={
-                name: ToolFacts(
-                    privilege=tool.privilege,
-                    side_effects=tool.side_effects,
-                    destination=tool.destination,
-                )
+                name: ToolFacts.of(tool)
                 for name in request.tools
                 if (tool := self._tools.get(name)) is not None
             },
@@ -184,7 +175,7 @@ class MissionActivities:
         if digest not in self._checked:
             checked(directives.sources, self._tools, directives.relaxed)
             self._checked.add(digest)
-        return directives
+        return directives, digest
 
     def _canonical(self, reply: ModelReply) -> ModelReply:
         """Each call's arguments as its tool will run with them: what the
@@ -210,7 +201,7 @@ class MissionActivities:
         # profile, or one this worker does not serve, never reaches its model.
         profile = await self._profile(request.profile, request.mission_id)
         policy = await self._call_policy(profile, request)
-        directives = self._directives(profile, request)
+        directives, directives_digest = self._directives(profile, request)
         digest, original = await original_for_turn(
             self._prompts,
             self._audit,
@@ -248,7 +239,9 @@ class MissionActivities:
                 raise failure  # outside the handler: no __context__ holds the original
             # ... and its reply (which may echo what a tool leaked) is redacted too.
             before = screen.redactions
-            reply = self._canonical(screen.reply_in(raw))
+            # Canonicalised first, redacted last: nothing a tool's coercion
+            # could reassemble escapes the redactor.
+            reply = screen.reply_in(self._canonical(raw))
             redactions = screen.redactions - before
         log.info(
             "model turn",
@@ -264,7 +257,7 @@ class MissionActivities:
             issued=screen.issued,
             prompt_digest=digest,
             policy=policy,
-            directives=None if directives.digest() == request.directives_digest else directives,
+            directives=None if directives_digest == request.directives_digest else directives,
             cost_microusd=cost_microusd(request.model, raw.usage),
             redactions=redactions,
         )

@@ -145,10 +145,6 @@ class ApprovalDesk:
         await workflow.wait_condition(lambda: self._recording == 0)
         return state
 
-    def waiting(self) -> bool:
-        """Some request still waits for a decision."""
-        return any(state.status == "pending" for state in self.states.values())
-
     def close(self) -> None:
         """The mission ended: whatever still waits never will."""
         for state in self.states.values():

@@ -45,8 +45,8 @@ class DirectiveAborts(Exception):
         self.events = events
 
 
-def excerpt(conversation: list[Message], call: ToolCall | None) -> str:
-    """The last few messages and the call (none for a turn: its reply is the
+def excerpt(conversation: list[Message], verdict: Verdict, call: ToolCall) -> str:
+    """The last few messages and the call (not for a turn: its reply is the
     last message), clipped: what the runtime already redacted (tool output and
     model replies are redacted on the way in)."""
 
@@ -60,7 +60,7 @@ def excerpt(conversation: list[Message], call: ToolCall | None) -> str:
             lines.append(f"{message.name}: {clip(message.content)}")
         elif message.role == "assistant":
             lines.append(f"model: {clip(message.content)}")
-    if call is not None:
+    if verdict.event != "turn":
         lines.append(f"call {call.name}({clip(json.dumps(call.arguments, sort_keys=True))})")
     return "\n".join(lines)
 
@@ -105,7 +105,7 @@ class DirectiveGuard:
     ) -> None:
         """Writes what fired: the enforced policies with `outcome` (what the
         runtime did), the watching ones as alerts or log_only."""
-        text = excerpt(conversation, None if verdict.event == "turn" else call)
+        text = excerpt(conversation, verdict, call)
         events = [
             self._event("directive.violated", verdict, firing, call, text, outcome)
             for firing in verdict.fired
@@ -151,7 +151,7 @@ class DirectiveGuard:
         """What stops the mission, for a verdict whose strongest action is abort."""
         firing = verdict.decisive
         assert firing is not None and firing.action == "abort"
-        text = excerpt(conversation, None if verdict.event == "turn" else call)
+        text = excerpt(conversation, verdict, call)
         return DirectiveAborts(
             Violation.of(firing, verdict.event, call.name, call.id, text),
             [

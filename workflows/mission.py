@@ -326,14 +326,11 @@ class MissionWorkflow:
             )
         checked = self._guard.before(call)
         verdict, context = checked if checked is not None else (None, None)
-        held = False
+        held = verdict is not None and verdict.action == "require_approval"
         if verdict is not None:
-            if verdict.action == "abort":
-                raise self._guard.aborts(verdict, call, self._conversation)
-            held = verdict.action == "require_approval"
-            if verdict.action == "deny_call" or (held and not self._desk.can_hold()):
-                await self._guard.record(verdict, call, self._conversation, "denied")
-                return self._refused(call, self._directive_refusal(verdict, held))
+            refused = await self._stopped(verdict, call, unheld=held and not self._desk.can_hold())
+            if refused is not None:
+                return refused
             await self._guard.record(verdict, call, self._conversation, "held" if held else None)
         approval: ApprovalState | None = None
         if held or self._desk.holds(call):
@@ -357,10 +354,9 @@ class MissionWorkflow:
                 verdict, context = checked if checked is not None else (None, None)
                 if verdict is not None and verdict.action in ("abort", "deny_call"):
                     await self._desk.flush()  # the decision is on record all the same
-                    if verdict.action == "abort":
-                        raise self._guard.aborts(verdict, call, self._conversation)
-                    await self._guard.record(verdict, call, self._conversation, "denied")
-                    return self._refused(call, self._directive_refusal(verdict, held=False))
+                    refused = await self._stopped(verdict, call)
+                    assert refused is not None  # a deny_call refuses
+                    return refused
         self._set_phase(f"tool call {call.name}", [f"tool:{call.name}#{call.id}"])
         approval_id = approval.request.id if approval else None
         try:
@@ -439,6 +435,19 @@ class MissionWorkflow:
                 flags=result.flags,
             )
         )
+
+    async def _stopped(
+        self, verdict: Verdict, call: ToolCall, *, unheld: bool = False
+    ) -> ToolCallResult | None:
+        """A call's verdict carried out if it stops the call: abort raises, a
+        refusal (or a hold nobody can decide, `unheld`) is recorded and the
+        model's answer returned; None when the call goes on."""
+        if verdict.action == "abort":
+            raise self._guard.aborts(verdict, call, self._conversation)
+        if verdict.action != "deny_call" and not unheld:
+            return None
+        await self._guard.record(verdict, call, self._conversation, "denied")
+        return self._refused(call, self._directive_refusal(verdict, held=unheld))
 
     def _refused(self, call: ToolCall, why: str) -> ToolCallResult:
         """A call the runtime did not run: the model is told why."""

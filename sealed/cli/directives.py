@@ -37,9 +37,10 @@ from sealed.directives.policies import (
     ToolFacts,
     compile_sources,
     default_source,
+    with_defaults,
 )
 from sealed.directives.schema import check, checked, tool_arguments
-from sealed.directives.system import read_policies
+from sealed.directives.system import system_source
 from sealed.directives.tracker import Tracker
 from sealed.identity.profiles import Profile, load_profile
 from sealed.models import (
@@ -62,10 +63,6 @@ app = typer.Typer(
 # --- the checks (also run by `profiles apply` and `submit`) -------------------------
 
 
-def _with_defaults(*levels: PolicySource | None) -> list[PolicySource]:
-    return [default_source(), *(source for source in levels if source is not None)]
-
-
 def registry(current: Settings) -> Mapping[str, ToolDef]:
     """This machine's tools: what policies are checked against."""
     return load_tool_modules(current.tool_modules)
@@ -74,7 +71,7 @@ def registry(current: Settings) -> Mapping[str, ToolDef]:
 def check_profile(profile: Profile, tools: Mapping[str, ToolDef]) -> Compiled:
     """DirectiveError unless the profile's directives compile with the shipped
     defaults and type-check against `tools`."""
-    sources = _with_defaults(profile.directives.source("profile"))
+    sources = with_defaults(profile.directives.source("profile"))
     return checked(sources, tools, profile.directives.relax)
 
 
@@ -82,9 +79,7 @@ def check_mission(spec: MissionSpec, profile: Profile, tools: Mapping[str, ToolD
     """DirectiveError unless the mission's directives, with its profile's and
     the shipped defaults, compile and type-check against `tools`. The worker's
     system file is not among them: it is the worker's, checked when it starts."""
-    sources = _with_defaults(
-        profile.directives.source("profile"), spec.directives.source("mission")
-    )
+    sources = with_defaults(profile.directives.source("profile"), spec.directives.source("mission"))
     return checked(sources, tools, profile.directives.relax)
 
 
@@ -102,18 +97,17 @@ def _file_levels(path: Path) -> tuple[list[PolicySource], list[str]]:
     relaxes: a .cedar file is the system level; a YAML mapping with `goal:` is
     a mission (forbids only), any other YAML a profile."""
     if path.suffix == ".cedar":
-        source = PolicySource(level="system", text=read_policies(path), origin=str(path))
-        return _with_defaults(source), []
+        return with_defaults(system_source(path)), []
     try:
         data = read_yaml(path)
     except SpecError as exc:  # not yet known to be a mission or a profile
         raise SpecError(path, exc.problems, "profile or mission") from exc
     if isinstance(data, dict) and "goal" in data:
         spec = parse_mission(data, path)
-        return _with_defaults(spec.directives.source("mission")), []
+        return with_defaults(spec.directives.source("mission")), []
     profile = load_profile(path)
     relaxed = profile.directives.relax
-    return _with_defaults(profile.directives.source("profile")), relaxed
+    return with_defaults(profile.directives.source("profile")), relaxed
 
 
 def _table(rows: Sequence[Sequence[str]]) -> list[str]:
@@ -179,13 +173,6 @@ def check_command(
 # --- show -------------------------------------------------------------------------
 
 
-def _system_source(current: Settings) -> PolicySource | None:
-    path = current.directives_file
-    if path is None:
-        return None
-    return PolicySource(level="system", text=read_policies(path), origin=str(path))
-
-
 @app.command("show")
 def show(name: ProfileArg) -> None:
     """A registered profile's effective directives on this machine's configuration."""
@@ -195,8 +182,8 @@ def show(name: ProfileArg) -> None:
         raise fail(f"profile '{name}' is not registered (`sealed profiles apply` it first)")
     relaxed = profile.directives.relax
     try:
-        system = _system_source(current)
-        sources = _with_defaults(system, profile.directives.source("profile"))
+        system = system_source(current.directives_file) if current.directives_file else None
+        sources = with_defaults(system, profile.directives.source("profile"))
         compiled = compile_sources(sources, relaxed)
     except DirectiveError as exc:
         raise refuse(f"profile '{name}'", exc) from exc
@@ -298,11 +285,7 @@ class Evaluated:
 
 def registry_facts(spec: MissionSpec, tools: Mapping[str, ToolDef]) -> dict[str, ToolFacts]:
     return {
-        name: ToolFacts(
-            privilege=tool.privilege, side_effects=tool.side_effects, destination=tool.destination
-        )
-        for name in spec.tools
-        if (tool := tools.get(name)) is not None
+        name: ToolFacts.of(tool) for name in spec.tools if (tool := tools.get(name)) is not None
     }
 
 
@@ -452,8 +435,8 @@ def test_command(
     current = settings()
     tools = registry(current)
     try:
-        extra = PolicySource(level="system", text=read_policies(file), origin=str(file))
-        checked(_with_defaults(extra), tools)
+        extra = system_source(file)
+        checked(with_defaults(extra), tools)
     except DirectiveError as exc:
         raise refuse(str(file), exc) from exc
     try:

@@ -260,9 +260,9 @@ _ENGINES: OrderedDict[str, Engine] = OrderedDict()
 _KEEP = 64
 
 
-def engine_for(directives: DirectiveSet) -> Engine:
-    """Parsed once per distinct set on this worker (missions share them)."""
-    digest = directives.digest()
+def engine_for(directives: DirectiveSet, digest: str) -> Engine:
+    """Parsed once per distinct set on this worker (missions share them);
+    `digest` is the set's."""
     engine = _ENGINES.get(digest)
     if engine is None:
         engine = _ENGINES[digest] = Engine(directives)

@@ -18,11 +18,12 @@ the model and the audit log are told."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Sequence
 from importlib import resources
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import cedarpy
 from pydantic import Field
@@ -67,6 +68,15 @@ class DirectivesSpec(Strict):
         return PolicySource(level=level, text=self.policies, mode=self.mode, origin=origin)
 
 
+class _Described(Protocol):
+    @property
+    def privilege(self) -> Privilege: ...
+    @property
+    def side_effects(self) -> bool: ...
+    @property
+    def destination(self) -> str | None: ...
+
+
 class ToolFacts(Strict):
     """What the directives know of a tool, from the worker's registry."""
 
@@ -75,6 +85,13 @@ class ToolFacts(Strict):
     destination: str | None = Field(
         default=None, description="the argument naming where the tool sends (URL or host)"
     )
+
+    @classmethod
+    def of(cls, tool: _Described) -> ToolFacts:
+        """A registered tool's (sealed.tools.ToolDef)."""
+        return cls(
+            privilege=tool.privilege, side_effects=tool.side_effects, destination=tool.destination
+        )
 
 
 class PolicySource(Strict):
@@ -124,9 +141,17 @@ class DirectiveError(ValueError):
         super().__init__("invalid directives\n" + "\n".join(f"  - {p}" for p in problems))
 
 
+@functools.cache
 def default_source() -> PolicySource:
+    """The shipped defaults, read from the package once per process."""
     text = resources.files("sealed.directives").joinpath("defaults.cedar").read_text()
     return PolicySource(level="default", text=text, origin="sealed/directives/defaults.cedar")
+
+
+def with_defaults(*levels: PolicySource | None) -> list[PolicySource]:
+    """A mission's levels in their order, the shipped defaults first (None: a
+    level that declares nothing)."""
+    return [default_source(), *(level for level in levels if level is not None)]
 
 
 class Compiled:

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sealed.directives.policies import DirectiveError, PolicySource, default_source
+from sealed.directives.policies import DirectiveError, PolicySource, with_defaults
 from sealed.directives.schema import checked
 
 MAX_POLICY_BYTES = 256 * 1024
@@ -29,9 +29,14 @@ def read_policies(path: Path) -> str:
         raise DirectiveError([f"{path}: not UTF-8 text"]) from None
 
 
+def system_source(path: Path) -> PolicySource:
+    """A Cedar file as the system level of a mission's policies."""
+    return PolicySource(level="system", text=read_policies(path), origin=str(path))
+
+
 def system_directives(path: Path | None, tools: Mapping[str, Any]) -> PolicySource | None:
     if path is None:
         return None
-    source = PolicySource(level="system", text=read_policies(path), origin=str(path))
-    checked([default_source(), source], tools)
+    source = system_source(path)
+    checked(with_defaults(source), tools)
     return source

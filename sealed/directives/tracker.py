@@ -37,7 +37,7 @@ class Tracker:
         digest = directives.digest()
         if digest == self.digest:
             return
-        self._engine = engine or engine_for(directives)
+        self._engine = engine or engine_for(directives, digest)
         self.directives, self.digest = directives, digest
         for host in directives.hosts:
             self._index.add_trusted(host, "profile")
