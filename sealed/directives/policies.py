@@ -46,6 +46,8 @@ _ANNOTATIONS = ("id", "action", "mode", "reason")
 RESERVED_PREFIX = "sealed."
 # The shipped default the tools' own redirect check follows (relaxed: neither).
 EGRESS_ALLOWLIST = "sealed.egress-allowlist"
+# The shipped defaults that read a profile's egress allowlist.
+EGRESS_DEFAULTS = (EGRESS_ALLOWLIST, "sealed.untrusted-egress")
 
 
 class DirectivesSpec(Strict):

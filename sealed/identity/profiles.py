@@ -11,7 +11,7 @@ from typing import Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sealed.approvals.policy import ApprovalPolicy
-from sealed.directives.policies import DirectivesSpec
+from sealed.directives.policies import EGRESS_DEFAULTS, DirectivesSpec
 from sealed.identity.backend import SecretSpec
 from sealed.models import not_enforced_yet
 from sealed.spec_loader import load_document
@@ -135,6 +135,12 @@ class Profile(BaseModel):
             # Only http.fetch connects where the model says, so only it honours hosts.
             if grant.hosts and tool != "http.fetch":
                 raise ValueError(f"tool '{tool}' cannot take 'hosts': only http.fetch uses them")
+        # Declared means enforced: with both egress defaults relaxed, nothing
+        # would hold the mission's tools to `egress`.
+        if self.egress and set(EGRESS_DEFAULTS) <= set(self.directives.relax):
+            raise ValueError(
+                f"egress: nothing enforces it once {' and '.join(EGRESS_DEFAULTS)} are relaxed"
+            )
         return self
 
     def egress_hosts(self) -> list[str]:

@@ -404,3 +404,15 @@ def test_arguments_nested_past_the_stack_get_a_verdict():
         datetime(2026, 1, 1, tzinfo=UTC),
     )
     assert checked is not None and checked[0].event == "call"
+
+
+def test_an_egress_list_nothing_enforces_is_refused():
+    from sealed.identity.profiles import Profile
+
+    relaxed = {"relax": ["sealed.egress-allowlist", "sealed.untrusted-egress"]}
+    with pytest.raises(ValueError, match="egress: nothing enforces it"):
+        Profile.model_validate({"name": "p", "egress": ["docs.example.com"], "directives": relaxed})
+    Profile.model_validate({"name": "p", "directives": relaxed})  # no list: nothing promised
+    Profile.model_validate(
+        {"name": "p", "egress": ["docs.example.com"], "directives": {"relax": relaxed["relax"][:1]}}
+    )
