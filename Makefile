@@ -4,11 +4,11 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint bench histories clean system-tools
+.PHONY: install demo test lint bench bench-agentdojo histories clean system-tools
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev,agentdojo]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -40,6 +40,20 @@ bench: $(STAMP)
 	$(PY) -m bench.approval
 	$(PY) -m bench.directives
 	$(PY) -m bench.violation
+
+# AgentDojo through the runtime (issue 12): every suite under the tuned attack
+# with every defence, then each held-out attack against no controls and the
+# default ones; and the injection screen on the same material. Long: hours.
+bench-agentdojo: $(STAMP)
+	$(PY) -m bench.agentdojo
+	$(PY) -m bench.agentdojo --defence none --defence everything \
+	  $(foreach a,$(AGENTDOJO_HELD_OUT),--attack $(a))
+	$(PY) -m bench.agentdojo.screen
+
+AGENTDOJO_HELD_OUT := ignore_previous system_message injecagent direct tool_knowledge \
+  important_instructions_no_user_name important_instructions_no_model_name \
+  important_instructions_no_names important_instructions_wrong_model_name \
+  important_instructions_wrong_user_name
 
 # Regenerates the committed histories tests/unit/test_replay.py replays (see README).
 histories: $(STAMP)

@@ -210,11 +210,17 @@ class MissionActivities:
             digest=request.prompt_digest,
         )
         async with (
-            self._screens.open(request.mission_id, request.known, where="model_turn") as screen,
+            self._screens.open(
+                request.mission_id,
+                request.known,
+                where="model_turn",
+                allow_pii=profile.redaction.allow_pii,
+            ) as screen,
             self._model_credentials(request, profile) as credentials,
         ):
             screen.issue(credentials)
-            # The model sees nothing the mission was issued, nor anything secret-shaped...
+            # The model sees nothing the mission was issued, nor anything secret-shaped,
+            # nor PII its registered profile does not allow (the mission has no say)...
             prompt = screen.prompt_out(
                 ModelRequest(
                     mission_id=request.mission_id,
@@ -335,7 +341,11 @@ class MissionActivities:
             attempt=activity.info().attempt,
         )
         async with self._screens.open(
-            request.mission_id, request.known, where="tool_output", tool=call.name
+            request.mission_id,
+            request.known,
+            where="tool_output",
+            tool=call.name,
+            allow_pii=profile.redaction.allow_pii,
         ) as screen:
             try:
                 async with self._credentials.credentials(

@@ -42,6 +42,8 @@ def apply(files: Annotated[list[Path], typer.Argument(help="profile YAML files")
                 f"  dedicated: its missions need `sealed worker --profiles {profile.name}`, "
                 f"whose login `sealed bootstrap --worker-for {profile.name}` makes"
             )
+        if profile.redaction.allow_pii:
+            typer.echo(f"  PII left unmasked: {', '.join(profile.redaction.allow_pii)}")
 
 
 @app.command("show")

@@ -14,6 +14,7 @@ from sealed.approvals.policy import ApprovalPolicy
 from sealed.directives.policies import EGRESS_DEFAULTS, DirectivesSpec
 from sealed.identity.backend import SecretSpec
 from sealed.models import not_enforced_yet
+from sealed.redaction.patterns import PII_IDS, RULES_BY_ID
 from sealed.spec_loader import load_document
 from sealed.types import ProfileName, ToolName
 
@@ -67,6 +68,33 @@ def _host_entry(entry: str) -> str:
     return f"{host}:{port}"
 
 
+class RedactionPolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    allow_pii: list[str] = Field(
+        default_factory=list,
+        description=(
+            "PII rules (email, iban, ...) whose matches the profile's missions may"
+            " process unmasked: in the prompt sent to the model, its reply and tool-call"
+            " arguments, tool outputs and errors. Secret-shaped strings and every value"
+            " issued to the mission stay masked whatever is listed; empty masks all PII."
+        ),
+    )
+
+    @field_validator("allow_pii")
+    @classmethod
+    def _pii_rules_only(cls, names: list[str]) -> list[str]:
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise ValueError(f"'{name}' is listed more than once")
+            if name not in PII_IDS:
+                what = "a secret rule, always masked" if name in RULES_BY_ID else "not a rule"
+                raise ValueError(
+                    f"'{name}' is {what}; the PII rules are {', '.join(sorted(PII_IDS))}"
+                )
+        return names
+
+
 class Profile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -101,6 +129,10 @@ class Profile(BaseModel):
     directives: DirectivesSpec = Field(
         default_factory=DirectivesSpec,
         description="Cedar policies over every call and result of the profile's missions",
+    )
+    redaction: RedactionPolicy = Field(
+        default_factory=RedactionPolicy,
+        description="what the screens may leave unmasked (missions cannot declare it)",
     )
     # Retired: approvers are named under `approvals`; records that carry the
     # empty default still load.

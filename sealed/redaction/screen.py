@@ -15,6 +15,10 @@ values).
 - `error`: an exception's text as it may leave the activity (its message may
   quote a secret, and reaches history and the SDK's log).
 
+Every crossing masks the same things: known values, secret-shaped strings
+and PII, less the PII kinds the mission's profile may process
+(`redaction.allow_pii`, given by the activity from the registered profile).
+
 Fails closed: if redaction raises, so does the crossing, and the activity
 fails without anything unredacted leaving it."""
 
@@ -23,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import Counter
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
@@ -39,6 +43,7 @@ from sealed.redaction.injection import (
     strip_hidden,
 )
 from sealed.redaction.known import KnownValues, fingerprint, mission_key
+from sealed.redaction.patterns import finder
 from sealed.redaction.redactor import Redactor
 
 
@@ -68,6 +73,7 @@ class Screen:
         detector: InjectionDetector,
         where: str,
         tool: str | None,
+        allow_pii: frozenset[str] = frozenset(),
     ) -> None:
         self.mission_id = mission_id
         self.where = where
@@ -76,6 +82,8 @@ class Screen:
         self._key = key
         self._known = list(known)
         self._detector = detector
+        # Refuses anything but PII rules: known values and secrets stay masked.
+        self._patterns = finder(allow_pii)
         self._redactor: Redactor | None = None
         self._counts: Counter[str] = Counter()
         self._signals: list[str] = []
@@ -159,7 +167,8 @@ class Screen:
     @property
     def _active(self) -> Redactor:
         if self._redactor is None:
-            self._redactor = Redactor(KnownValues(self._key, [*self._known, *self.issued]))
+            known = KnownValues(self._key, [*self._known, *self.issued])
+            self._redactor = Redactor(known, self._patterns)
         return self._redactor
 
     def _text(self, text: str) -> str:
@@ -207,7 +216,10 @@ class Screens:
         *,
         where: str,
         tool: str | None = None,
+        allow_pii: Collection[str] = (),
     ) -> AsyncIterator[Screen]:
+        """`allow_pii`: the PII rules the mission's registered profile may
+        process unmasked (its `redaction.allow_pii`)."""
         key = mission_key(await self._keys.master(), mission_id)
         screen = Screen(
             mission_id=mission_id,
@@ -216,6 +228,7 @@ class Screens:
             detector=self.detector,
             where=where,
             tool=tool,
+            allow_pii=frozenset(allow_pii),
         )
         try:
             yield screen

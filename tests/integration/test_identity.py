@@ -6,6 +6,7 @@ cascading to leaked credentials, running missions and new submissions."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import uuid
 from datetime import timedelta
@@ -37,7 +38,7 @@ from sealed.identity.openbao.kv import read_kv_versioned
 from sealed.identity.profiles import Profile, ProfileNotAllowed
 from sealed.models import MissionStatus
 from sealed.revocation import Revoker, SubmissionRefused, ensure_submittable
-from tests.integration.conftest import stalling_mission, tickets_token
+from tests.integration.conftest import run_cli, stalling_mission, tickets_token
 
 
 @pytest.fixture(scope="module")
@@ -257,6 +258,26 @@ async def test_revoked_profile_stops_tool_calls_of_missions_not_yet_aborted(vaul
     admin.lift_revocation("profile", name)
     with pytest.raises(ProfileNotAllowed, match="mission 'm-y' is revoked"):
         await profiles.for_call(name, "m-y")
+
+
+async def test_a_profiles_pii_allowance_survives_openbao(
+    stack_env: dict[str, str], vault_worker: AppRoleClient, tmp_path: Path
+):
+    """`sealed profiles apply` says what the profile leaves unmasked, and the
+    workers (their AppRole, VaultProfiles) and `profiles show` read it back."""
+    from sealed.identity.openbao.stores import VaultProfiles
+
+    name = f"mailer-{uuid.uuid4().hex[:6]}"
+    path = tmp_path / "mailer.yaml"
+    path.write_text(f"name: {name}\nredaction:\n  allow_pii: [email, iban]\n")
+    code, out, err = await run_cli("profiles", "apply", str(path), env=stack_env)
+    assert code == 0, err
+    assert "PII left unmasked: email, iban" in out
+    stored = await VaultProfiles(vault_worker, ttl=0).for_call(name, "m-x")
+    assert stored.redaction.allow_pii == ["email", "iban"]
+    code, out, err = await run_cli("profiles", "show", name, env=stack_env)
+    assert code == 0, err
+    assert json.loads(out)["redaction"] == {"allow_pii": ["email", "iban"]}
 
 
 async def test_a_call_token_is_exactly_its_tool_for_exactly_its_call(stack, vault_worker, admin):

@@ -79,6 +79,7 @@ PROFILES = StaticProfiles(
     profile("allowlisted", egress=["docs.example.com"]),
     profile("relaxed", directives={"relax": ["sealed.untrusted-side-effect"]}),
     profile("approving", approvals={"approvers": ["alice"]}),
+    profile("mailing", redaction={"allow_pii": ["email"]}),
     profile(
         "strict",
         directives={
@@ -420,6 +421,25 @@ async def test_a_placeholder_or_a_secret_name_in_an_argument_aborts(
         time_skipping_env,
         mission([call("test.send", to="bob@example.com", body=body), {"final": "never"}]),
     )
+    assert result.status == MissionStatus.ABORTED
+    assert result.violation is not None and result.violation.policy == "sealed.exfiltration"
+    assert RAN == []
+
+
+async def test_a_profile_that_allows_email_sends_the_address_itself(time_skipping_env, worker):
+    """The model's argument is a real-looking address from the goal: under a
+    profile allowing email the tool receives it as written; under the default
+    it reaches the workflow as a placeholder, and sealed.exfiltration stops
+    the mission before the tool runs."""
+    address = "carol.jones@northwind-bank.co.uk"
+    turns = [call("test.send", to=address, body="your statement"), {"final": "sent"}]
+    goal = f"send the statement to {address}"
+    result, _, _ = await run(time_skipping_env, mission(turns, profile="mailing", goal=goal))
+    assert result.status == MissionStatus.COMPLETED, result.reason
+    assert [a["to"] for name, a in RAN if name == "test.send"] == [address]
+
+    RAN.clear()
+    result, _, _ = await run(time_skipping_env, mission(turns, goal=goal))
     assert result.status == MissionStatus.ABORTED
     assert result.violation is not None and result.violation.policy == "sealed.exfiltration"
     assert RAN == []

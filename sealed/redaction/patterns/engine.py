@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator, Sequence
-from functools import cache, cached_property
+from collections.abc import Callable, Iterator, Sequence
+from functools import cache, cached_property, partial
 from typing import Any, Final, Literal
 
 from sealed.redaction.findings import Finding, merge
-from sealed.redaction.patterns.catalogue import RULES
+from sealed.redaction.patterns.catalogue import PII_IDS, RULES
 from sealed.redaction.patterns.rule import Rule
 
 _ASCII_LOWER: Final = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
@@ -301,3 +301,17 @@ def find_secrets(
         raise RuntimeError("hyperscan is not installed")
     raw = _scan_hs(text, rules, hs) if hs is not None else _scan_re(text, rules)
     return merge((start, end, idx, rules[idx].id) for start, end, idx in raw)
+
+
+@cache
+def finder(allow_pii: frozenset[str] = frozenset()) -> Callable[[str], list[Finding]]:
+    """`find_secrets` over the catalogue without the PII rules in `allow_pii`
+    (a profile's `redaction.allow_pii`). One per set, so the default is
+    `find_secrets` itself and each set's hyperscan database is compiled once.
+    Anything but a PII rule is refused: secrets are masked whatever a profile says."""
+    refused = allow_pii - PII_IDS
+    if refused:
+        raise ValueError(f"only PII rules may be left unmasked, not {sorted(refused)}")
+    if not allow_pii:
+        return find_secrets
+    return partial(find_secrets, rules=tuple(r for r in RULES if r.id not in allow_pii))

@@ -42,3 +42,6 @@ RULES: Final[tuple[Rule, ...]] = (
     *pii.RULES,
 )
 RULES_BY_ID: Final = {r.id: r for r in RULES}
+# The personal-data rules: the only ones a profile may leave unmasked
+# (`redaction: allow_pii`); a secret rule never is.
+PII_IDS: Final = frozenset(r.id for r in RULES if r.kind == "pii")
