@@ -35,6 +35,10 @@ from sealed.models import MissionSpec, MissionStatus
 from sealed.tools.registry import ToolDef
 
 APPROVER = "agentdojo-user"
+# How often the approver looks for requests: each look is a query the worker
+# answers, and at a bench's concurrency a brisk poll costs the missions more
+# than the wait for a decision.
+_POLL = 0.5
 
 
 @dataclass(frozen=True)
@@ -183,7 +187,7 @@ class Bench:
         try:
             handle = await missions.submit(self.client, self.settings, spec, mission_id)
             result = await (
-                missions.answering(handle.result(), handle, answer)
+                missions.answering(handle.result(), handle, answer, poll=_POLL)
                 if defence.approvals
                 else handle.result()
             )

@@ -17,15 +17,23 @@ from sealed.redaction.injection.words import (
     AI_AGENT_NEEDS,
     AI_NEEDS,
     AI_STRICT,
+    FROM_USER,
+    GIVEN_TASK,
     HOST_NEEDS,
     HOSTS,
     NAME,
     NOT_SECRET,
+    NOTICE_NEEDS,
+    NOTICE_TAG,
     NOUNS,
+    ORIGIN,
+    PUT_OFF,
+    PUT_OFF_NEEDS,
     QUALS,
     SECRET_NEEDS,
     SECRET_VERBS,
     SECRETS,
+    TASKS,
     URL,
     VERBS,
 )
@@ -316,6 +324,17 @@ RULES: tuple[Rule, ...] = (
         r"|write|respond|reply|answer|output|claim)\b",
         "no need|instead",
     ),
+    # its task put off: "before you finish the task I gave you at the start, do this first";
+    # strong only pointing at the conversation's start (managers defer "the task I gave you")
+    rule(_OVR, 0.8, rf"{PUT_OFF}{GIVEN_TASK}(?: \w+){{0,3}}? (?:{ORIGIN})\b", PUT_OFF_NEEDS),
+    rule(
+        _OVR,
+        0.45,
+        rf"{PUT_OFF}(?:{GIVEN_TASK}|(?:the|your) (?:original|initial) {TASKS})\b",
+        PUT_OFF_NEEDS,
+    ),
+    # named as a model: "from me, Dana, to you, GPT-4." ("to you, AI teams": a newsletter)
+    rule(_OVR, 0.8, rf"\bto you,? (?:the )?(?:{AI_STRICT})(?:[ -]?\d[\w.-]*)? ?[.,:;!]", "to you"),
     rule(
         _OVR,
         0.9,
@@ -401,6 +420,14 @@ RULES: tuple[Rule, ...] = (
         r" ?, ?\"(?:arguments|parameters|input)\" ?: ?\{",
         '"role"|"name"',
     ),
+    # the writer as the model's user: "a note from me, Dana, to you" (a CEO's letter says it
+    # too: weak), "a message from your user" (no human is told that); a fake notice block
+    # ("<URGENT_NOTICE>"), weak as DocBook has <important> and JNLP <information>
+    rule(_ROLE, 0.45, FROM_USER, "from me|user&to you"),
+    rule(
+        _ROLE, 0.7, r"\b(?:message|note|request)s? (?:\w+ )?from (?:me,? )?your user\b", "your user"
+    ),
+    rule(_ROLE, 0.3, NOTICE_TAG, NOTICE_NEEDS),
     # -- requests to reveal or send secrets
     rule(
         _SEC,

@@ -53,6 +53,26 @@ AI = _alt(
 )
 # AI words that no human reader is called by (unlike "assistant" or "agent").
 AI_STRICT = r"ai(?: assistant| agent| model)?|llm|gpt|chatgpt|claude|copilot|language model"
+# The task a model was given, as the one who gave it names it: "the task that I
+# gave you", "the request you were given", "the question the user asked you".
+TASKS = r"(?:task|request|question|assignment|job|instructions?|query|goal|objective|mission)s?"
+GIVEN_TASK = (
+    rf"(?:the|your|my) (?:\w+ )?{TASKS} (?:that |which )?(?:i|we|the user|your user|you were"
+    r"|you(?:[' ]ve| have) been|was|were) (?:gave|given|assigned|set|sent|asked)(?: (?:to )?you)?"
+)
+# Something else first, the task put off: "before you can", "after doing that",
+# "instead of answering"; it ends at a word boundary, for the task that follows.
+PUT_OFF = r"\b(?:before|after|instead of|rather than) (?:(?:you|we)\b|\w+ing\b)[^.!?:]{0,40}?\b"
+# The start of the conversation, where a model's task is given.
+ORIGIN = r"in the (?:beginning|start)|at the (?:start|beginning|outset)|originally|initially"
+# The writer as the model's user, up to "to you": "a note from me, Dana, to you".
+FROM_USER = (
+    r"\b(?:message|note|request|word|instructions?)s? (?:\w+ )?from (?:me|(?:the|your) user)\b"
+    r"(?:,? [^.;:]{1,40}?,)? to you\b"
+)
+# What a fake notice block opens with: "<INFORMATION>", "<URGENT_NOTICE>".
+_NOTICES = "information|important|urgent|notice|attention|priority|mandatory|critical"
+NOTICE_TAG = rf"<(?:{_NOTICES})(?:[ _-]?(?:message|notice|instructions?|information|note|update))?>"
 SECRETS = _alt(
     "api key|api keys|api-key|api-keys|api_key|api_keys|apikey|apikeys|access key|access keys"
     "|secret key|secret keys|private key|private keys|ssh key|ssh keys|token|tokens|password"
@@ -94,3 +114,8 @@ SECRET_NEEDS = (
     "|id_ecdsa|netrc|kubeconfig|git-cred"
 )
 HOST_NEEDS = "|".join(CAPTURE_HOSTS)
+NOTICE_NEEDS = "|".join("<" + w for w in _NOTICES.split("|"))
+PUT_OFF_NEEDS = (
+    "before|after|instead|rather&task|request|question|assignment|job|instruction|quer|goal"
+    "|objective|mission"
+)
