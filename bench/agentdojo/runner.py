@@ -46,23 +46,25 @@ class Defence:
     name: str
     directives: bool
     approvals: bool
-    # the screen is always on in Sealed; it matters only to a model that
-    # respects its fence, measured where the configuration counts on it
-    screen: bool
-
-    @property
-    def stances(self) -> tuple[Stance, ...]:
-        return ("obedient", "fence-respecting") if self.screen else ("obedient",)
+    # The screen is always on in Sealed; it matters only to a model that
+    # respects its fence. The models each configuration is measured with:
+    # `screen` alone is `none` for the obedient one, so it runs only the other.
+    stances: tuple[Stance, ...] = ("obedient",)
 
 
 DEFENCES = {
     d.name: d
     for d in (
-        Defence("none", directives=False, approvals=False, screen=False),
-        Defence("screen", directives=False, approvals=False, screen=True),
-        Defence("directives", directives=True, approvals=False, screen=False),
-        Defence("directives+approvals", directives=True, approvals=True, screen=False),
-        Defence("everything", directives=True, approvals=True, screen=True),
+        Defence("none", directives=False, approvals=False),
+        Defence("screen", directives=False, approvals=False, stances=("fence-respecting",)),
+        Defence("directives", directives=True, approvals=False),
+        Defence("directives+approvals", directives=True, approvals=True),
+        Defence(
+            "everything",
+            directives=True,
+            approvals=True,
+            stances=("obedient", "fence-respecting"),
+        ),
     )
 }
 # What a profile gets unless it relaxes something: the shipped directives and
