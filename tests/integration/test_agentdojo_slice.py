@@ -40,8 +40,12 @@ async def test_a_banking_slice_scores_as_agentdojo_and_the_default_controls_stop
     client: Client,
     tmp_path: Path,
 ):
-    # Its own task queue: the session's worker has none of the suite's tools.
-    settings = stack_settings.model_copy(update={"task_queue": "sealed-agentdojo-slice"})
+    # Its own task queue (the session's worker has none of the suite's tools),
+    # and no webhook: its approval requests stay out of the stack's inbox,
+    # which other tests read.
+    settings = stack_settings.model_copy(
+        update={"task_queue": "sealed-agentdojo-slice", "approval_webhooks": []}
+    )
     none, default = DEFENCES["none"], DEFENCES[DEFAULT_CONTROLS]
     staged = [stage(case) for case in SLICE]
     bench = Bench(client, settings, prepare(admin_for_tests, ["banking"], [none, default]))
