@@ -30,6 +30,7 @@ from bench.stack import bench_stack, use_stack
 from sealed.client import connect
 from sealed.devstack import StackInfo
 from sealed.identity.openbao.admin import VaultAdmin
+from sealed.models import MissionStatus
 from sealed.workers.worker import build_worker
 
 ATTACKS = (TUNED_ON, *HELD_OUT)
@@ -99,7 +100,7 @@ def reference(staged: list[Staged]) -> list[Outcome]:
                 utility=scored.utility,
                 attack_success=bool(scored.attacked),
                 approvals=0,
-                status="completed",  # type: ignore[arg-type]
+                status=MissionStatus.COMPLETED,
                 seconds=time.perf_counter() - began,
             )
         )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Literal
 
 Stance = Literal["obedient", "fence-respecting"]
@@ -49,11 +50,13 @@ class Brief:
     injected: tuple[str, ...] = ()
     injection_calls: tuple[Call, ...] = ()
 
+    @cached_property
+    def _injected_runs(self) -> set[tuple[str, ...]]:
+        """Computed once: the stand-in asks this of every output on every turn."""
+        return set().union(*(_runs(words(inj)) for inj in self.injected))
+
     def carries_injection(self, text: str) -> bool:
-        if not self.injected:
-            return False
-        seen = words(text)
-        return any(_runs(words(inj)) & _runs(seen) for inj in self.injected)
+        return bool(self.injected) and not self._injected_runs.isdisjoint(_runs(words(text)))
 
 
 @dataclass(frozen=True)
