@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev,agentdojo]'
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev,agentdojo,models]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -23,11 +23,15 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy sealed bench
 
-# Debian's docker-compose validates docker-compose.yml (no engine needed).
+# From Debian, when missing: docker-compose validates docker-compose.yml (no
+# engine needed); chromium is the browser the Web UI test drives.
 system-tools:
 	@command -v docker-compose >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
 	  && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose) >/dev/null \
 	  || echo "docker-compose unavailable: its check will be skipped"; }
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	  && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium) >/dev/null \
+	  || echo "chromium unavailable: the Web UI browser test will fail"; }
 
 test: lint system-tools
 	$(VENV)/bin/pytest -q
