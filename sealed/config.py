@@ -81,6 +81,16 @@ class Settings(BaseSettings):
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
     temporal_ui_url: str = "http://127.0.0.1:8233"
+    # Temporal Cloud or any TLS cluster (sealed.client): an API key, sent only
+    # over TLS; mTLS with a client certificate and its key; the CA that signed
+    # the server's certificate (the system's roots when unset). TLS is on as
+    # soon as any of these is set; `temporal_tls = false` with one is refused.
+    temporal_api_key: SecretStr | None = None
+    temporal_tls: bool | None = None
+    temporal_tls_ca_file: Path | None = None
+    temporal_tls_cert_file: Path | None = None
+    temporal_tls_key_file: Path | None = None
+    temporal_tls_server_name: str | None = None
     task_queue: str = TASK_QUEUE
     vault_addr: str = "http://127.0.0.1:8200"
     # An operator's token for `sealed bootstrap`, `profiles` and `revoke` (the dev
