@@ -24,6 +24,7 @@ from sealed.cli import (
     stack,
     worker,
 )
+from sealed.client import ConnectionSettingsError
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -64,6 +65,9 @@ def main() -> None:
         if isinstance(exc.code, str):  # a setting that is missing says which
             typer.secho(exc.code, fg=typer.colors.RED, err=True)
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except ConnectionSettingsError as exc:  # any command that reaches Temporal
+        typer.secho(f"Temporal connection: {exc}", fg=typer.colors.RED, err=True)
+        code = 2
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
