@@ -23,6 +23,7 @@ AuditKind = Literal[
     "mission.aborted",
     "prompt.pinned",
     "prompt.tampered",
+    "model.usage",
     "approval.requested",
     "approval.notified",
     "approval.decided",
@@ -34,6 +35,8 @@ AuditKind = Literal[
     "directive.violated",
     "directive.alert",
     "directive.logged",
+    "curation.exported",
+    "curation.dropped",
 ]
 AUDIT_KINDS: Final[tuple[str, ...]] = get_args(AuditKind)
 

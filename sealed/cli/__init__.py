@@ -14,6 +14,7 @@ from sealed.cli import (
     audit,
     bootstrap,
     codec,
+    curate,
     directives,
     keys,
     missions,
@@ -52,6 +53,7 @@ app.add_typer(audit.app, name="audit")
 app.command("redact")(redact.redact)
 app.command("replay")(replay.replay)
 app.command("codec-server")(codec.codec_server)
+app.add_typer(curate.app, name="curate")
 
 
 def main() -> None:

@@ -20,11 +20,20 @@ def codec_server(
     namespace: Annotated[
         list[str] | None, typer.Option(help="serve only these namespaces (default: any)")
     ] = None,
+    signin_redirect: Annotated[
+        list[str] | None,
+        typer.Option(
+            help=(
+                "give one-time sign-in links (/signin) that open this Web UI origin "
+                "(the embedded stack's); off by default"
+            )
+        ),
+    ] = None,
 ) -> None:
     """Serve /encode and /decode (bearer token required) on codec_url.
 
     The keys come from SEALED_CODEC_KEYS(_FILE), else from OpenBao, read with
-    this process's login."""
+    this process's login. A browser signs in at /login with the token."""
     current = settings()
     token = current.codec_bearer()
     try:
@@ -33,12 +42,16 @@ def codec_server(
         raise fail(f"no codec keys: {exc}", code=2) from exc
     host, port = host_port(current.codec_url)
     origins = [current.temporal_ui_url, *(allow_origin or [])]
-    server = CodecServer(
-        keyring,
-        token,
-        origins,
-        host,
-        port,
-        allowed_namespaces=namespace,
-    )
+    try:
+        server = CodecServer(
+            keyring,
+            token,
+            origins,
+            host,
+            port,
+            allowed_namespaces=namespace,
+            signin_redirect=signin_redirect or (),
+        )
+    except ValueError as exc:
+        raise fail(str(exc), code=2) from exc
     serve(server)

@@ -25,7 +25,8 @@ from sealed.cli.approvals import describe
 from sealed.cli.audit import approval_trail, describe_record
 from sealed.cli.missions import load_mission_or_exit, print_result
 from sealed.client import connect
-from sealed.config import Settings
+from sealed.codec.signin import TICKET_LIFETIME, SignInUnavailable, signin_link
+from sealed.config import CODEC_TOKEN_FILE, Settings
 from sealed.demo import DEMO_APPROVER, DEMO_MISSION, decision, demo_key
 from sealed.devstack import DevStack, Ports, StackError, StackInfo, find_running
 from sealed.models import MissionResult, MissionStatus
@@ -49,13 +50,44 @@ def _ports(settings: Settings) -> Ports:
     )
 
 
-def _print_stack(info: StackInfo) -> None:
+_ONE_USE = f"one use, within {TICKET_LIFETIME / 60:.0f} minutes"
+
+
+def _stack_token(data_dir: Path) -> str | None:
+    """The embedded stack's codec token (its codec server reads the same file)."""
+    try:
+        return (data_dir / CODEC_TOKEN_FILE).read_text().strip() or None
+    except OSError:
+        return None
+
+
+def _signin(codec_url: str, token: str | None, page: str) -> str | None:
+    """A one-click link that signs a browser in to the codec server and opens
+    `page` of the Web UI, decoded; None where the codec server gives none (not
+    the embedded stack's, or not running)."""
+    if token is None:
+        return None
+    try:
+        return signin_link(codec_url, token, page)
+    except SignInUnavailable:
+        return None
+
+
+def _print_stack(info: StackInfo, *, signin: bool = True) -> None:
     typer.echo(f"  Temporal     {info.temporal_address}")
     typer.echo(f"  Web UI       {info.ui_url}")
+    page = f"{info.ui_url}/namespaces/default/workflows"
+    link = _signin(info.codec_url, _stack_token(info.data_dir), page) if signin else None
+    if link is not None:
+        typer.echo(f"  sign in      {link}")
+        typer.echo(f"               (the Web UI, decoding payloads: {_ONE_USE};")
+        typer.echo("               `sealed dev` again prints a new one)")
     typer.echo(f"  OpenBao      {info.vault_addr}")
     typer.echo(f"  tickets      {info.tickets_url}")
-    typer.echo(f"  codec        {info.codec_url} (bearer token in {info.data_dir / 'codec-token'};")
-    typer.echo(f"               sign in for the Web UI at {info.codec_url}/login)")
+    typer.echo(
+        f"  codec        {info.codec_url} (bearer token in {info.data_dir / CODEC_TOKEN_FILE};"
+    )
+    typer.echo(f"               a browser signs in with it at {info.codec_url}/login)")
     typer.echo(f"  approvals    {info.inbox_url} (the workers' webhook; `sealed pending --inbox`)")
     typer.echo(f"  data         {info.data_dir}")
 
@@ -138,7 +170,7 @@ def demo(
             raise typer.Exit(1)
         typer.echo("starting the embedded stack…")
         stack, info = _start_stack(current)
-        _print_stack(info)
+        _print_stack(info, signin=False)  # the link to the mission comes at the end
         current = settings()
     try:
         spec, profile = load_mission_or_exit(mission, current)
@@ -165,6 +197,9 @@ def demo(
             typer.echo("approval: request -> decision -> credential issued -> revoked")
             for line in chain:
                 typer.echo(f"  {line}")
+        stays_up = stack is None or (not exit_ and sys.stdin.isatty())
+        if stays_up:
+            _print_signin(current, missions.ui_link(current, result.mission_id))
         if stack is not None and not exit_ and sys.stdin.isatty():
             typer.echo("The stack stays up so the link works; Ctrl-C stops it.")
             _wait_for_interrupt(stack)
@@ -174,6 +209,28 @@ def demo(
     # The demo's injected exfiltration is meant to be stopped by a directive.
     if result.status != MissionStatus.COMPLETED and result.violation is None:
         raise typer.Exit(1)
+
+
+def _print_signin(current: Settings, page: str) -> None:
+    """How to open the mission in the Web UI with its payloads decoded."""
+    token = (
+        current.codec_token.get_secret_value()
+        if current.codec_token is not None
+        else _stack_token(current.data_dir)
+    )
+    link = _signin(current.codec_url, token, page)
+    if link is not None:
+        typer.secho(
+            f"Open the mission in the Web UI, decoded ({_ONE_USE}; it signs this "
+            "browser in to the codec server):",
+            bold=True,
+        )
+        typer.echo(f"  {link}")
+    else:
+        typer.echo(
+            f"To read its payloads in the Web UI, sign in at {current.codec_url}/login "
+            "with the codec token, then open the link above."
+        )
 
 
 def _approver(

@@ -7,9 +7,15 @@ No token, no decoding: every `/encode` and `/decode` needs the bearer token
 `sealed_codec` cookie that `/login` sets once the token is typed in (a random
 session id, not derived from the token, that this server forgets after 12 hours).
 Either is checked before a byte of the body is read. The cookie is for the Web UI,
-which sends a bearer token only over https and only with its own login: tick
-"Include cross-origin credentials" in the UI's codec settings. CORS answers only
-the configured origins (the UI's).
+which sends a bearer token only over https and only with its own login; it sends
+cookies to a codec endpoint on another origin only when told to include
+credentials (the UI server's `codec.includeCredentials`, which the embedded
+stack's Web UI has; or, per browser, its codec settings). CORS answers only the
+configured origins (the UI's), with credentials allowed.
+
+With `signin_redirect` (the embedded stack), a token holder can also get a
+one-time sign-in link (sealed.codec.signin) that sets the cookie and opens a page
+of that Web UI; `/login?next=` redirects there too. Without it, neither exists.
 
 Stdlib only, like the ticket service, so it needs no web framework. Run by
 `sealed codec-server`, in the dev stack as in production.
@@ -35,6 +41,15 @@ from temporalio.api.common.v1 import Payload, Payloads
 
 from sealed.codec.keyring import CodecError, KeyRing
 from sealed.codec.payload import decrypt_payload, encrypt_payload
+from sealed.codec.signin import COOKIE as COOKIE  # the session cookie's name, re-exported
+from sealed.codec.signin import (
+    SIGNIN_PATH,
+    TICKET_LIFETIME,
+    TICKET_PATH,
+    Tickets,
+    origins_of,
+    safe_next,
+)
 from sealed.httpservice import (
     REQUEST_TIMEOUT,
     HTTPError,
@@ -44,11 +59,10 @@ from sealed.httpservice import (
     serve_until_signal,
 )
 
-COOKIE = "sealed_codec"
 # A history page the UI decodes can hold many payloads of up to 2 MiB each.
 MAX_REQUEST_BYTES = 32 * 1024 * 1024
 # /login reads its body before it can authenticate (the token is in it): a form
-# with one token field needs no more.
+# with a token and the page to go back to needs no more.
 MAX_LOGIN_BYTES = 4 * 1024
 # A working day: a stolen cookie is worth hours, not forever; the browser is told
 # the same lifetime (Max-Age) so it stops sending a session the server forgot.
@@ -59,9 +73,13 @@ MAX_SESSIONS = 1000
 ALLOWED_HEADERS = "Authorization, Content-Type, X-Namespace"
 
 _LOGIN_FORM = """<!doctype html><title>Sealed codec server</title>
-<form method="post" action="/login"><p>{message}</p>
-<label>Codec token <input type="password" name="token" autofocus></label>
+<form method="post" action="/login"><p>{message}</p>{next}
+<label>Codec token <input type="password" name="token" autocomplete="off" autofocus></label>
 <button>Sign in</button></form>"""
+SIGNED_IN = (
+    "Signed in. Reload the Temporal UI page: it decodes with this browser's session "
+    "when it sends credentials to this server (the embedded stack's Web UI does)."
+)
 
 
 class _Sessions:
@@ -122,6 +140,8 @@ class CodecServer(ThreadedService):
         allowed_namespaces: Iterable[str] | None = None,
         session_lifetime: float = SESSION_LIFETIME,
         max_sessions: int = MAX_SESSIONS,
+        signin_redirect: Iterable[str] = (),
+        ticket_lifetime: float = TICKET_LIFETIME,
         timeout: float = REQUEST_TIMEOUT,
     ) -> None:
         if not token:
@@ -134,7 +154,15 @@ class CodecServer(ThreadedService):
             None if allowed_namespaces is None else frozenset(allowed_namespaces)
         )
         self._sessions = _Sessions(session_lifetime, max_sessions)
+        # Where sign-in links and /login may send a browser after: the Web UI
+        # origins given, none by default (and then no sign-in links at all).
+        self.redirect_origins = origins_of(signin_redirect)
+        self.tickets = Tickets(ticket_lifetime)
         super().__init__(host, port, timeout=timeout)
+
+    def next_page(self, url: str | None) -> str | None:
+        """`url` if a sign-in may redirect there (a page of an allowed Web UI)."""
+        return safe_next(url, self.redirect_origins)
 
     def token_ok(self, token: str | None) -> bool:
         return same_token(token, self._token)
@@ -169,11 +197,17 @@ class _Handler(ServiceHandler):
         self.end_headers()
 
     def do_GET(self) -> None:
-        path = urlsplit(self.path).path
-        if path == "/healthz":
+        url = urlsplit(self.path)
+        codec = self.server.service
+        if url.path == "/healthz":
             self._reply(HTTPStatus.OK, b'{"ok": true}', "application/json")
-        elif path == "/login":
-            self._login_page(HTTPStatus.OK, "Sign in to decode payloads in the Temporal UI.")
+        elif url.path == "/login":
+            next_page = codec.next_page(_query(url.query, "next"))
+            self._login_page(
+                HTTPStatus.OK, "Sign in to decode payloads in the Temporal UI.", next_page
+            )
+        elif url.path == SIGNIN_PATH and codec.redirect_origins:
+            self._signin(url.query)
         else:
             self._error(HTTPStatus.NOT_FOUND, "no such endpoint")
 
@@ -183,6 +217,9 @@ class _Handler(ServiceHandler):
         try:
             if path == "/login":
                 self._login()
+                return
+            if path == TICKET_PATH and codec.redirect_origins:
+                self._new_ticket()
                 return
             ops: dict[str, Callable[[KeyRing, Payload], Payload]] = {
                 "/encode": encrypt_payload,
@@ -216,16 +253,50 @@ class _Handler(ServiceHandler):
             self._error(exc.status, str(exc))
 
     def _login(self) -> None:
+        codec = self.server.service
         form = parse_qs(self.read_body(MAX_LOGIN_BYTES).decode("utf-8", errors="replace"))
         token = (form.get("token") or [""])[0]
-        if not self.server.service.token_ok(token):
-            self._login_page(HTTPStatus.UNAUTHORIZED, "Wrong token.")
+        next_page = codec.next_page((form.get("next") or [""])[0])
+        if not codec.token_ok(token):
+            self._login_page(HTTPStatus.UNAUTHORIZED, "Wrong token.", next_page)
             return
-        self._login_page(
-            HTTPStatus.OK,
-            "Signed in: the Temporal UI can decode now (include cross-origin credentials).",
-            cookie=self.server.service.new_session_cookie(),
-        )
+        cookie = codec.new_session_cookie()
+        if next_page is not None:
+            self._redirect(next_page, cookie)
+        else:
+            self._login_page(HTTPStatus.OK, SIGNED_IN, cookie=cookie)
+
+    def _new_ticket(self) -> None:
+        """A one-time sign-in ticket, for the bearer token only (a session cannot
+        mint more sessions); nothing of the body is read."""
+        codec = self.server.service
+        if not codec.token_ok(self.bearer()):
+            raise HTTPError(HTTPStatus.UNAUTHORIZED, "missing or invalid bearer token")
+        answer = {"ticket": codec.tickets.new(), "expires_in": math.floor(codec.tickets.lifetime)}
+        self._reply(HTTPStatus.OK, json.dumps(answer).encode(), "application/json")
+
+    def _signin(self, query: str) -> None:
+        """A sign-in link opened: the ticket taken (once), the session cookie set,
+        and the browser sent on to the Web UI page it names, never elsewhere."""
+        codec = self.server.service
+        next_page = codec.next_page(_query(query, "next"))
+        if next_page is None:
+            # Refused before the ticket is taken: a bad link does not burn it.
+            self._login_page(
+                HTTPStatus.BAD_REQUEST, "This link does not lead into the Temporal UI."
+            )
+            return
+        if codec.tickets.take(_query(query, "ticket")):
+            self._redirect(next_page, codec.new_session_cookie())
+        elif codec.cookie_ok(self._cookie()):
+            self._redirect(next_page)  # signed in already (an old link clicked again)
+        else:
+            self._login_page(
+                HTTPStatus.UNAUTHORIZED,
+                "This sign-in link was used already or has expired: sign in with the "
+                "codec token instead.",
+                next_page,
+            )
 
     # --- helpers -------------------------------------------------------------------
 
@@ -245,9 +316,31 @@ class _Handler(ServiceHandler):
         self.send_header("Vary", "Origin")
         return True
 
-    def _login_page(self, status: HTTPStatus, message: str, cookie: str | None = None) -> None:
-        body = _LOGIN_FORM.format(message=html.escape(message)).encode()
+    def _login_page(
+        self,
+        status: HTTPStatus,
+        message: str,
+        next_page: str | None = None,
+        cookie: str | None = None,
+    ) -> None:
+        hidden = (
+            f'<input type="hidden" name="next" value="{html.escape(next_page)}">'
+            if next_page is not None
+            else ""
+        )
+        body = _LOGIN_FORM.format(message=html.escape(message), next=hidden).encode()
         self._reply(status, body, "text/html; charset=utf-8", cookie)
+
+    def _redirect(self, location: str, cookie: str | None = None) -> None:
+        self.send_response(HTTPStatus.SEE_OTHER)
+        if cookie is not None:
+            self.send_header("Set-Cookie", cookie)
+        self.send_header("Location", location)
+        # The sign-in URL (its ticket) is not passed on to the page it opens.
+        self.send_header("Referrer-Policy", "no-referrer")
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
     def _error(self, status: HTTPStatus, message: str) -> None:
         body = json.dumps({"error": message}).encode()
@@ -262,6 +355,11 @@ class _Handler(ServiceHandler):
             self.send_header("WWW-Authenticate", 'Bearer realm="sealed-codec"')
         if cookie is not None:
             self.send_header("Set-Cookie", cookie)
+        if content_type.startswith("text/html"):
+            # The sign-in pages: never framed by another page, and their URL (a
+            # sign-in link's ticket, used by then) not passed on.
+            self.send_header("Content-Security-Policy", "frame-ancestors 'none'")
+            self.send_header("Referrer-Policy", "no-referrer")
         self.send_header("Cache-Control", "no-store")  # decoded payloads stay out of caches
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -270,6 +368,11 @@ class _Handler(ServiceHandler):
 
 
 CodecServer.handler = _Handler
+
+
+def _query(query: str, name: str) -> str | None:
+    values = parse_qs(query).get(name)
+    return values[0] if values else None
 
 
 def serve(server: CodecServer) -> None:

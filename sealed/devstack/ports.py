@@ -34,11 +34,14 @@ class Ports(BaseModel):
     tickets: int = 8765
     codec: int = 8234
     inbox: int = 8766
+    # The dev server's own Web UI, which only the stack's UI gateway (on `ui`)
+    # opens: 0 for any free port, chosen when the stack starts.
+    ui_backend: int = 0
 
     @classmethod
     def free(cls) -> Ports:
         """Ports nobody uses, for a stack beside a running `sealed dev`."""
-        temporal, ui, vault, vault_cluster, tickets, codec, inbox = free_ports(7)
+        temporal, ui, vault, vault_cluster, tickets, codec, inbox, ui_backend = free_ports(8)
         return cls(
             temporal=temporal,
             ui=ui,
@@ -47,4 +50,5 @@ class Ports(BaseModel):
             tickets=tickets,
             codec=codec,
             inbox=inbox,
+            ui_backend=ui_backend,
         )

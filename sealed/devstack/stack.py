@@ -1,5 +1,6 @@
 """The embedded stack: a real Temporal dev server (SQLite in the data
-directory, Web UI on), a real OpenBao server, the codec server, the demo's
+directory, Web UI on), a real OpenBao server, the codec server, the Web UI's
+gateway (the UI configured to send the codec server's cookie), the demo's
 ticket service, the approval inbox (the workers' approval webhook) and a
 worker, each a child process, started in order and stopped in reverse.
 OpenBao is provisioned by the same bootstrap production uses
@@ -26,7 +27,7 @@ from sealed.devstack.binaries import executable
 from sealed.devstack.children import Children, StackError
 from sealed.devstack.info import STATE_FILE, StackInfo, find_running
 from sealed.devstack.openbao import start_openbao
-from sealed.devstack.ports import Ports, port_open
+from sealed.devstack.ports import Ports, free_ports, port_open
 from sealed.files import private_random
 from sealed.identity.bootstrap import BootstrapError, bootstrap
 from sealed.identity.openbao.admin import VaultAdmin
@@ -65,6 +66,8 @@ class DevStack:
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.data_dir.chmod(0o700)
         self.children.logs.mkdir(exist_ok=True, mode=0o700)
+        if not self.ports.ui_backend:
+            self.ports = self.ports.model_copy(update={"ui_backend": free_ports(1)[0]})
         self.info = info = StackInfo(
             data_dir=self.data_dir,
             owner_pid=os.getpid(),
@@ -80,6 +83,7 @@ class DevStack:
             self._start_temporal()
             self._start_vault()
             self._start_codec(info)
+            self._start_ui_gateway(info)
             self._start_tickets()
             self._start_inbox()
             if self.worker:
@@ -123,8 +127,9 @@ class DevStack:
                 "127.0.0.1",
                 "--port",
                 str(self.ports.temporal),
+                # Its own UI, behind the gateway that users open (on ports.ui).
                 "--ui-port",
-                str(self.ports.ui),
+                str(self.ports.ui_backend),
                 "--db-filename",
                 str(self.data_dir / "temporal.db"),
                 "--log-level",
@@ -188,6 +193,9 @@ class DevStack:
                 "codec-server",
                 "--allow-origin",
                 f"http://localhost:{self.ports.ui}",
+                # One-click sign-in links into this stack's Web UI (`sealed demo`).
+                "--signin-redirect",
+                info.ui_url,
             ],
             env={
                 **info.env(),
@@ -196,6 +204,27 @@ class DevStack:
         )
         url = f"http://127.0.0.1:{self.ports.codec}/healthz"
         self.children.wait("codec", lambda: httpx.get(url).status_code == 200)
+
+    def _start_ui_gateway(self, info: StackInfo) -> None:
+        """The Web UI users open (info.ui_url): the dev server's, told to send the
+        codec server's session cookie with /decode (sealed.devstack.ui_gateway)."""
+        self.children.spawn(
+            "ui",
+            [
+                sys.executable,
+                "-m",
+                "sealed.devstack.ui_gateway",
+                "--port",
+                str(self.ports.ui),
+                "--upstream",
+                f"http://127.0.0.1:{self.ports.ui_backend}",
+                "--codec",
+                info.codec_url,
+            ],
+        )
+        # Through the gateway: the dev server's UI is up behind it too.
+        url = f"{info.ui_url}/api/v1/settings"
+        self.children.wait("ui", lambda: httpx.get(url).status_code == 200)
 
     def _start_tickets(self) -> None:
         self._start_service(

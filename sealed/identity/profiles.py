@@ -13,7 +13,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from sealed.approvals.policy import ApprovalPolicy
 from sealed.directives.policies import EGRESS_DEFAULTS, DirectivesSpec
 from sealed.identity.backend import SecretSpec
-from sealed.models import not_enforced_yet
 from sealed.redaction.patterns import PII_IDS, RULES_BY_ID
 from sealed.spec_loader import load_document
 from sealed.types import ProfileName, ToolName
@@ -32,9 +31,11 @@ class ToolGrant(BaseModel):
     hosts: list[str] = Field(
         default_factory=list,
         description=(
-            "http.fetch only: internal hosts it may reach although they resolve to a"
+            "http.fetch: internal hosts it may reach although they resolve to a"
             " loopback, link-local, private or other non-public address (it refuses those"
-            " otherwise). Each entry is an exact host name, IPv4 address or [IPv6] address,"
+            " otherwise). model.<provider>: the endpoints other than the provider's own"
+            " that a mission's model.parameters.base_url may name (its prompt and key go"
+            " there). Each entry is an exact host name, IPv4 address or [IPv6] address,"
             " with ':port' to allow that port only; no wildcards. It matches the URL's host"
             " as written, not what the host resolves to."
         ),
@@ -95,6 +96,25 @@ class RedactionPolicy(BaseModel):
         return names
 
 
+class ExportPolicy(BaseModel):
+    """What `sealed curate export` may take of the profile's missions (the
+    training loop, sealed.curation): their conversations, each redacted again."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tools: list[ToolName] | None = Field(
+        default=None,
+        description=(
+            "the tools whose outputs may be exported; None: every tool's. A mission"
+            " that called any other tool is not exported at all: the model's later turns"
+            " may repeat what that tool said, so no placeholder could keep it out"
+        ),
+    )
+
+    def allows(self, tool: str) -> bool:
+        return self.tools is None or tool in self.tools
+
+
 class Profile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -137,7 +157,14 @@ class Profile(BaseModel):
     # Retired: approvers are named under `approvals`; records that carry the
     # empty default still load.
     approvers: list[str] = Field(default_factory=list)
-    exportable: bool = False
+    exportable: bool | ExportPolicy = Field(
+        default=False,
+        description=(
+            "whether `sealed curate export` may export the profile's finished missions as"
+            " training data: false (never), true (with every tool's output), or"
+            " {tools: [...]} (only missions that read no other tool's output)"
+        ),
+    )
 
     @field_validator("egress")
     @classmethod
@@ -151,22 +178,22 @@ class Profile(BaseModel):
             raise ValueError("name approvers under 'approvals: approvers:'")
         return approvers
 
-    @field_validator("exportable")
-    @classmethod
-    def _export_not_yet(cls, exportable: bool) -> bool:
-        if exportable:
-            raise ValueError(not_enforced_yet("training exports (exportable: true)"))
-        return exportable
-
     @model_validator(mode="after")
     def _grants_are_declared(self) -> Profile:
         for tool, grant in self.tools.items():
             unknown = [s for s in grant.secrets if s not in self.secrets]
             if unknown:
                 raise ValueError(f"tool '{tool}' is granted undeclared secrets: {unknown}")
-            # Only http.fetch connects where the model says, so only it honours hosts.
-            if grant.hosts and tool != "http.fetch":
-                raise ValueError(f"tool '{tool}' cannot take 'hosts': only http.fetch uses them")
+            # Only http.fetch (where the model says) and a model provider (where
+            # the mission says) connect anywhere but a fixed place: only they honour hosts.
+            if grant.hosts and tool != "http.fetch" and not tool.startswith("model."):
+                raise ValueError(
+                    f"tool '{tool}' cannot take 'hosts': only http.fetch and model.<provider> do"
+                )
+        if isinstance(self.exportable, ExportPolicy):
+            strangers = [t for t in self.exportable.tools or [] if t not in self.tools]
+            if strangers:
+                raise ValueError(f"exportable: tools {strangers} are not among the profile's tools")
         # Declared means enforced: with both egress defaults relaxed, nothing
         # would hold the mission's tools to `egress`.
         if self.egress and set(EGRESS_DEFAULTS) <= set(self.directives.relax):
@@ -178,8 +205,16 @@ class Profile(BaseModel):
     def egress_hosts(self) -> list[str]:
         """The allowlist directives check destinations against: `egress`, and
         the internal hosts http.fetch is granted."""
-        granted = [h for grant in self.tools.values() for h in grant.hosts]
+        granted = [
+            h for tool, grant in self.tools.items() if tool == "http.fetch" for h in grant.hosts
+        ]
         return sorted({*self.egress, *granted})
+
+    def export_policy(self) -> ExportPolicy | None:
+        """What may be exported of the profile's missions; None: nothing."""
+        if isinstance(self.exportable, ExportPolicy):
+            return self.exportable
+        return ExportPolicy() if self.exportable else None
 
     def granted(self, tool: str) -> set[str]:
         grant = self.tools.get(tool)
