@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
@@ -14,15 +14,18 @@ ABANDONED = "CallAbandoned"
 
 
 @contextlib.asynccontextmanager
-async def heartbeating(*details: object, interval: float = 1.0) -> AsyncIterator[None]:
+async def heartbeating(
+    *details: object, interval: float = 1.0, progress: Callable[[], object] | None = None
+) -> AsyncIterator[None]:
     """`details` ride on every beat: a beat without them would erase what the
-    attempt told the next one (each beat replaces the last)."""
+    attempt told the next one (each beat replaces the last). `progress`, when
+    given, says how far the call has come, as of each beat."""
 
     async def beat() -> None:
         # The first beat waits: calls shorter than `interval` cost the server nothing.
         while True:
             await asyncio.sleep(interval)
-            activity.heartbeat(*details)
+            activity.heartbeat(*details, *(() if progress is None else (progress(),)))
 
     task = asyncio.create_task(beat())
     try:

@@ -16,9 +16,10 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from sealed.activities.heartbeat import heartbeating
+from sealed.activities.streaming import ReplyStream
 from sealed.approvals.policy import CallPolicy
 from sealed.approvals.registry import ApproverKeys, ApproverUnknown
-from sealed.audit import AuditLog
+from sealed.audit import AuditEvent, AuditLog
 from sealed.contract import DECISION_NOT_RECORDED, MODEL_TURN, RUN_TOOL
 from sealed.directives.policies import (
     EGRESS_ALLOWLIST,
@@ -32,17 +33,22 @@ from sealed.identity.backend import SecretValue
 from sealed.identity.broker import CredentialBroker, CredentialRefused
 from sealed.identity.profiles import Profile, ProfileSource, ensure_served
 from sealed.llm import ModelConfigError, get_provider
-from sealed.llm.prices import cost_microusd
+from sealed.llm.base import ModelError, ModelTransientError, ask
+from sealed.llm.parameters import provider_parameters
+from sealed.llm.prices import PriceTable
 from sealed.models import (
     ModelReply,
     ModelRequest,
+    ModelSpec,
     ModelTurnInput,
     ModelTurnOutput,
+    TokenUsage,
     ToolCallInput,
     ToolCallResult,
 )
 from sealed.pinning import PromptStore, original_for_turn
 from sealed.redaction.screen import Screen, Screens
+from sealed.tools.netguard import allows
 from sealed.tools.registry import ToolContext, ToolDef, ToolError
 
 log = structlog.get_logger("sealed.activities")
@@ -65,7 +71,7 @@ def _redacted(exc: Exception, screen: Screen) -> ApplicationError:
     """The error as it leaves the activity (for history, the mission's reason and
     the SDK's log): message and details redacted, no traceback of the original;
     its type name kept (the retry policy decides on it), and an ApplicationError's
-    retry choice and category too."""
+    retry choice and category too, as a model provider's error's (ModelError)."""
     if isinstance(exc, ApplicationError):
         message, details = screen.error(exc.message, exc.details)
         return ApplicationError(
@@ -77,6 +83,11 @@ def _redacted(exc: Exception, screen: Screen) -> ApplicationError:
             category=exc.category,
         )
     message, _ = screen.error(f"{type(exc).__name__}: {exc}")
+    if isinstance(exc, ModelError):
+        wait = exc.retry_after if isinstance(exc, ModelTransientError) else None
+        return ApplicationError(
+            message, type=type(exc).__name__, non_retryable=not exc.retryable, next_retry_delay=wait
+        )
     return ApplicationError(message, type=type(exc).__name__)
 
 
@@ -92,12 +103,47 @@ def _egress(profile: Profile) -> frozenset[str] | None:
     return frozenset(profile.egress_hosts())
 
 
+def _check_endpoint(profile: Profile, model: ModelSpec) -> None:
+    """A real provider sends the prompt and the key to its own endpoint, or
+    to one the profile grants `model.<provider>` (its `hosts`): a mission
+    cannot send its profile's key wherever its `base_url` says."""
+    params = provider_parameters(model.provider, model.parameters)
+    if params is None:
+        return
+    endpoint = params.endpoint()
+    grant = profile.tools.get(f"model.{model.provider}")
+    hosts = frozenset(grant.hosts) if grant is not None else frozenset()
+    if not endpoint.default and not allows(hosts, endpoint.host, endpoint.port):
+        raise ModelConfigError(
+            f"profile '{profile.name}' does not allow the model endpoint "
+            f"{endpoint.host}:{endpoint.port}: list it in the 'hosts' of 'model.{model.provider}'"
+        )
+
+
 def _credential_ttl(request: ToolCallInput) -> timedelta:
     """As long as this attempt may run, and never past the mission's deadline."""
     ttl = _attempt_ttl()
     if request.mission_deadline is not None:
         ttl = min(ttl, request.mission_deadline - datetime.now(UTC))
     return max(ttl, timedelta(seconds=1))
+
+
+def _usage_event(request: ModelTurnInput, usage: TokenUsage, cost: int) -> AuditEvent:
+    """What a turn's attempt used: each attempt that got a reply is billed."""
+    return AuditEvent(
+        kind="model.usage",
+        mission_id=request.mission_id,
+        profile=request.profile or None,
+        tool=f"model.{request.model.provider}",
+        details={
+            "model": request.model.name,
+            "turn": request.turn,
+            "attempt": activity.info().attempt,
+            "input_tokens": usage.input_tokens,
+            "output_tokens": usage.output_tokens,
+            "cost_microusd": cost,
+        },
+    )
 
 
 class MissionActivities:
@@ -113,10 +159,11 @@ class MissionActivities:
         serves: frozenset[str] | None = None,
         approver_keys: ApproverKeys | None = None,
         system_directives: PolicySource | None = None,
+        prices: PriceTable | None = None,
     ) -> None:
         """`serves`: a per-profile worker's profiles; None for the shared worker.
         `system_directives`: the system-wide policy file (checked when the
-        worker starts)."""
+        worker starts). `prices`: what a model's tokens cost (list prices when None)."""
         self._profiles = profiles
         self._credentials = credentials
         self._screens = screens
@@ -126,6 +173,7 @@ class MissionActivities:
         self._serves = serves
         self._approver_keys = approver_keys
         self._system_directives = system_directives
+        self._prices = prices or PriceTable()
         # Digests of the directive sets that passed their checks here.
         self._checked: set[str] = set()
 
@@ -200,6 +248,7 @@ class MissionActivities:
         # started past the CLI (straight at Temporal) under an unknown or revoked
         # profile, or one this worker does not serve, never reaches its model.
         profile = await self._profile(request.profile, request.mission_id)
+        _check_endpoint(profile, request.model)
         policy = await self._call_policy(profile, request)
         directives, directives_digest = self._directives(profile, request)
         digest, original = await original_for_turn(
@@ -232,10 +281,14 @@ class MissionActivities:
                     tools=[self._tools[n].info() for n in request.tools if n in self._tools],
                 )
             )
+            before = screen.redactions
+            # ... and its reply (which may echo what a tool leaked) is redacted
+            # too: a streamed reply chunk by chunk, as it arrives.
+            stream = ReplyStream(screen.reply_stream())
             failure: ApplicationError | None = None
             try:
-                async with heartbeating():
-                    raw: ModelReply = await provider.complete(prompt, credentials)
+                async with heartbeating(progress=stream.progress):
+                    raw: ModelReply = await ask(provider, prompt, credentials, stream)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -243,12 +296,17 @@ class MissionActivities:
                 failure = _redacted(exc, screen)
             if failure is not None:
                 raise failure  # outside the handler: no __context__ holds the original
-            # ... and its reply (which may echo what a tool leaked) is redacted too.
-            before = screen.redactions
+            if stream.chunks:
+                # The text is the stream's, as redacted when it arrived; redacting
+                # it whole again below finds nothing more, unless the stream missed it.
+                raw = raw.model_copy(update={"content": stream.close()})
             # Canonicalised first, redacted last: nothing a tool's coercion
             # could reassemble escapes the redactor.
             reply = screen.reply_in(self._canonical(raw))
             redactions = screen.redactions - before
+        cost = self._prices.cost_microusd(request.model, raw.usage)
+        if raw.usage is not None:
+            await asyncio.to_thread(self._audit.record, _usage_event(request, raw.usage, cost))
         log.info(
             "model turn",
             mission_id=request.mission_id,
@@ -264,8 +322,9 @@ class MissionActivities:
             prompt_digest=digest,
             policy=policy,
             directives=None if directives_digest == request.directives_digest else directives,
-            cost_microusd=cost_microusd(request.model, raw.usage),
+            cost_microusd=cost,
             redactions=redactions,
+            usage=raw.usage,
         )
 
     @contextlib.asynccontextmanager

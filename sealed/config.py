@@ -126,6 +126,10 @@ class Settings(BaseSettings):
     # Sealed V: the system-wide directives (Cedar), added to the shipped
     # defaults for every mission this worker runs; checked when it starts.
     directives_file: Path | None = None
+    # What model tokens cost (sealed.llm.prices): a YAML or JSON file,
+    # `prices: {<model>: {input: <USD per million tokens>, output: ...}}`, merged
+    # over the built-in list prices; directives' cost limits count with it.
+    model_prices_file: Path | None = None
     # Human approval (IV): who this operator is (a mission's submitter cannot
     # approve its calls), and where waiting requests are POSTed (HMAC-signed).
     operator: str = Field(default_factory=_login_name, pattern=r"^[a-z0-9][a-z0-9._@-]{0,99}$")

@@ -19,6 +19,7 @@ from sealed.approvals.events import ApprovalEvent
 from sealed.approvals.policy import ApprovalsSpec, CallPolicy
 from sealed.directives.events import Violation
 from sealed.directives.policies import DirectiveSet, DirectivesSpec
+from sealed.llm.parameters import provider_parameters
 from sealed.types import (
     Duration,
     MissionId,
@@ -109,6 +110,26 @@ class ModelSpec(Strict):
     def _scripted_needs_script(self) -> ModelSpec:
         if self.provider == "scripted" and self.script is None:
             raise ValueError("the scripted provider needs a 'script'")
+        return self
+
+    @model_validator(mode="after")
+    def _real_provider_is_complete(self) -> ModelSpec:
+        """A real provider's parameters are its own (checked, each one used),
+        and it gets a key from the profile or, for a server of one's own that
+        needs none, no key at all: never one from the worker's environment."""
+        params = provider_parameters(self.provider, self.parameters)
+        if params is None:
+            return self
+        if self.script is not None:
+            raise ValueError(f"provider '{self.provider}' takes no 'script'")
+        if "name" not in self.model_fields_set:
+            raise ValueError(f"provider '{self.provider}' needs the model's 'name'")
+        if params.needs_key and self.api_key_secret is None:
+            raise ValueError(
+                f"provider '{self.provider}' needs 'api_key_secret': the profile secret "
+                f"holding its key, granted to the pseudo-tool 'model.{self.provider}'"
+            )
+        params.check_transport(keyed=self.api_key_secret is not None)
         return self
 
 
@@ -308,8 +329,13 @@ class ModelTurnOutput(Strict):
     directives: DirectiveSet | None = Field(
         default=None, description="the mission's directives, when they differ from what it holds"
     )
-    cost_microusd: int = Field(default=0, ge=0, description="this turn's usage at list price")
+    cost_microusd: int = Field(
+        default=0, ge=0, description="this turn's usage at the worker's prices (sealed.llm.prices)"
+    )
     redactions: int = Field(default=0, ge=0, description="values redacted from the reply")
+    usage: TokenUsage | None = Field(
+        default=None, description="the tokens the provider reports (None: it reported none)"
+    )
 
     @property
     def is_final(self) -> bool:
@@ -365,6 +391,13 @@ class MissionInput(Strict):
     )
 
 
+class TurnUsage(TokenUsage):
+    """What one model turn used, as its provider reported it, and its cost."""
+
+    turn: int = Field(ge=1)
+    cost_microusd: int = Field(default=0, ge=0)
+
+
 class MissionProgress(Strict):
     """Answer of the `status` query."""
 
@@ -376,6 +409,9 @@ class MissionProgress(Strict):
     pending: list[str]
     reason: str | None = None
     prompt_digest: str | None = None
+    usage: list[TurnUsage] = Field(
+        default_factory=list, description="per model turn whose provider reported its usage"
+    )
 
 
 class MissionResult(Strict):

@@ -39,6 +39,7 @@ from sealed.identity.openbao.stores import (
     vault_audit_log,
 )
 from sealed.identity.profiles import ProfileSource, profile_queue
+from sealed.llm.prices import PriceTable
 from sealed.logging import configure_logging
 from sealed.pinning import PromptStore
 from sealed.redaction.screen import Screens
@@ -134,6 +135,7 @@ def build_workers(
         serves=frozenset(settings.worker_profiles) or None,
         approver_keys=spine.approvers,
         system_directives=system_directives(settings.directives_file, tools),
+        prices=PriceTable.load(settings.model_prices_file),
     )
     directives = DirectiveActivities(spine.audit, spine.profiles, spine.credentials)
     secret = settings.approval_webhook_secret

@@ -59,6 +59,7 @@ with workflow.unsafe.imports_passed_through():
         ToolCall,
         ToolCallInput,
         ToolCallResult,
+        TurnUsage,
     )
 
 MODEL_RETRY = RetryPolicy(
@@ -129,6 +130,8 @@ class MissionWorkflow:
         self._tool_calls = 0
         self._pending: list[str] = []
         self._conversation: list[Message] = []
+        # What each model turn used, as its provider reported it.
+        self._usage: list[TurnUsage] = []
         # Fingerprints of every value issued to the mission, so that every later
         # activity redacts them without holding them (sealed.redaction.known).
         self._known: list[Fingerprint] = []
@@ -185,6 +188,7 @@ class MissionWorkflow:
             pending=list(self._pending),
             reason=self._reason,
             prompt_digest=self._prompt_digest,
+            usage=list(self._usage),
         )
 
     @workflow.query
@@ -252,6 +256,15 @@ class MissionWorkflow:
                         f"{reply.prompt_digest}, the mission's is {self._expected_digest}"
                     )
                 self._prompt_digest = self._prompt_digest or reply.prompt_digest
+                if reply.usage is not None:
+                    self._usage.append(
+                        TurnUsage(
+                            turn=self._turn,
+                            input_tokens=reply.usage.input_tokens,
+                            output_tokens=reply.usage.output_tokens,
+                            cost_microusd=reply.cost_microusd,
+                        )
+                    )
                 self._desk.policy = reply.policy or self._desk.policy
                 self._guard.tracker.adopt(reply.directives)
                 judged = self._guard.turned(reply, spec.model.name, self._turn)

@@ -9,7 +9,8 @@ values).
   workflow so every later activity masks them without holding them;
 - `prompt_out`: the system prompt, goal and conversation going to the model;
 - `reply_in`: the model's reply (text and tool-call arguments), which may echo
-  what a tool leaked;
+  what a tool leaked; `reply_stream` for its text as it streams in, chunk by
+  chunk;
 - `tool_output`: a tool's output or error, redacted, screened for prompt
   injection and, if flagged, fenced as untrusted data;
 - `error`: an exception's text as it may leave the activity (its message may
@@ -44,7 +45,7 @@ from sealed.redaction.injection import (
 )
 from sealed.redaction.known import KnownValues, fingerprint, mission_key
 from sealed.redaction.patterns import finder
-from sealed.redaction.redactor import Redactor
+from sealed.redaction.redactor import Redactor, StreamRedactor
 
 
 class RedactionKeys(Protocol):
@@ -61,6 +62,27 @@ class ScreenedOutput(BaseModel):
     text: str
     flags: list[str]
     redactions: int = 0
+
+
+class ScreenedStream:
+    """A stream's redactor that counts what it finds into its screen's audit."""
+
+    def __init__(self, stream: StreamRedactor, counts: Counter[str]) -> None:
+        self._stream = stream
+        self._counts = counts
+        self._counted_so_far = 0
+
+    def feed(self, chunk: str) -> str:
+        return self._counted(self._stream.feed(chunk))
+
+    def flush(self) -> str:
+        return self._counted(self._stream.flush())
+
+    def _counted(self, text: str) -> str:
+        found = self._stream.findings[self._counted_so_far :]
+        self._counts.update(f.rule for f in found)
+        self._counted_so_far += len(found)
+        return text
 
 
 class Screen:
@@ -113,6 +135,12 @@ class Screen:
         return ModelReply(
             content=self._text(reply.content), tool_calls=self._calls(reply.tool_calls)
         )
+
+    def reply_stream(self) -> ScreenedStream:
+        """The model's reply text as it streams in: each chunk redacted before
+        anything else sees it (what could be the start of a value split across
+        chunks waits for the next), its findings counted with this screen's."""
+        return ScreenedStream(StreamRedactor(self._active), self._counts)
 
     @property
     def redactions(self) -> int:
