@@ -76,7 +76,8 @@ async def _export(
                 export.drop(item.mission_id, allowed, item.profile)
                 continue
             try:
-                mission = await fetch_finished(client, item.mission_id)
+                # The run the index listed: a later run under the id is another workflow.
+                mission = await fetch_finished(client, item.mission_id, item.run_id)
             except UnreadableMission as exc:
                 export.drop(item.mission_id, str(exc), item.profile)
                 continue
@@ -139,7 +140,7 @@ def export_command(
     selection = _selection(profile, since, status or [MissionStatus.COMPLETED])
     if out.is_dir():
         raise fail(f"{out} is a folder: --out names the file to write", code=2)
-    if out.exists() and not force:
+    if (out.exists() or out.is_symlink()) and not force:
         raise fail(f"{out} exists: choose another --out, or pass --force to replace it", code=2)
     if not out.parent.is_dir():
         raise fail(f"{out.parent} is not a folder", code=2)

@@ -18,7 +18,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterable
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import httpx
 
@@ -32,6 +32,11 @@ TICKET_LIFETIME = 10 * 60.0
 # Only token holders mint tickets; a script of theirs in a loop must not grow
 # this process without end: past the cap, the oldest ticket goes.
 MAX_TICKETS = 100
+# What a Location header carries as it is: printable ASCII (a `%` escape stays
+# one). Anything else in a page's address (beyond ASCII, DEL) is percent-encoded
+# as a browser would: a header is Latin-1, and the redirect must not fail after
+# the ticket is taken.
+_AS_IS = "".join(map(chr, range(0x21, 0x7F)))
 
 
 class SignInUnavailable(Exception):
@@ -55,7 +60,8 @@ def origin_of(url: str) -> str | None:
 
 
 def safe_next(url: str | None, origins: frozenset[str]) -> str | None:
-    """`url` rebuilt from its parts if it points into one of `origins`, else None."""
+    """`url` rebuilt from its parts if it points into one of `origins`, else None;
+    printable ASCII only (what is not is percent-encoded)."""
     if not url:
         return None
     origin = origin_of(url)
@@ -64,7 +70,10 @@ def safe_next(url: str | None, origins: frozenset[str]) -> str | None:
     parts = urlsplit(url)
     if parts.path and not parts.path.startswith("/"):
         return None
-    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", parts.query, parts.fragment))
+    rebuilt = urlunsplit(
+        (parts.scheme, parts.netloc, parts.path or "/", parts.query, parts.fragment)
+    )
+    return quote(rebuilt, safe=_AS_IS)
 
 
 class Tickets:

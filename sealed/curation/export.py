@@ -11,7 +11,10 @@ A mission is exported only if
 - every tool it was offered is in this machine's registry (the record
   describes them);
 - once redacted again (known values, every pattern rule), the finished line
-  holds nothing any of them finds.
+  holds nothing any of them finds, nor does what the model chose that no
+  redaction rewrites (call names, ids, argument keys) as it wrote them: the
+  line holds those in other forms (names with dots made dashes, ids and keys
+  escaped twice more), which a value can hide behind.
 
 Dropped missions are audited one by one (mission, profile, reason: names and
 rule ids, never a value); the export's event names the missions written and
@@ -28,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sealed.audit import AuditEvent, AuditLog
 from sealed.curation.chat_format import chat_record
 from sealed.curation.history import FinishedMission
-from sealed.curation.scrub import Scrubber
+from sealed.curation.scrub import Scrubber, as_chosen
 from sealed.curation.selection import Selection
 from sealed.curation.writer import JsonlWriter
 from sealed.identity.profiles import ExportPolicy, Profile
@@ -180,7 +183,10 @@ class Export:
         except ValidationError as exc:
             raise _Drop(f"not in the fine-tuning format: {_format_problems(exc)}") from None
         line = record.line()
-        left = scrub.leftovers(line)
+        # And what the model chose that no redaction rewrites, as it wrote it:
+        # the line holds names, ids and keys in forms no check decodes.
+        chosen = as_chosen(mission.conversation)
+        left = sorted({*scrub.leftovers(line), *scrub.leftovers(chosen)})
         if left:
             raise _Drop(f"still matches after redaction: {', '.join(left)}")
         self.redactions += scrub.redactions

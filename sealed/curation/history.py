@@ -18,6 +18,7 @@ from temporalio.api.common.v1 import Payload
 from temporalio.client import Client, WorkflowHistory
 from temporalio.converter import DataConverter, WorkflowSerializationContext
 
+from sealed.codec.payload import WORKFLOW_META
 from sealed.contract import MODEL_TURN, RUN_TOOL, WORKFLOW_NAME
 from sealed.models import (
     Fingerprint,
@@ -54,7 +55,9 @@ class FinishedMission(BaseModel):
         return self.mission.spec.profile
 
 
-async def _decode(converter: DataConverter, payloads: Sequence[Payload], kind: type[M]) -> M:
+async def _decode(
+    converter: DataConverter, payloads: Sequence[Payload], kind: type[M], workflow_id: str
+) -> M:
     try:
         [value] = await converter.decode(payloads, [kind])
     except Exception as exc:
@@ -64,20 +67,34 @@ async def _decode(converter: DataConverter, payloads: Sequence[Payload], kind: t
         ) from None
     if not isinstance(value, kind):
         raise UnreadableMission(f"a {kind.__name__} decodes as a {type(value).__name__}")
+    # Decoded, and bound to this workflow (its id is in the AES-GCM associated
+    # data, so the label cannot be changed): what every worker and client
+    # writes. An unbound payload is what the codec server's /encode writes for
+    # anyone with its token (or a browser signed in to it), who could start a
+    # MissionWorkflow at the frontend and answer its tasks as a worker: not a
+    # mission this runtime ran.
+    bound = workflow_id.encode()
+    if any(p.metadata.get(WORKFLOW_META) != bound for p in payloads):
+        raise UnreadableMission(
+            f"a {kind.__name__} is not encrypted for this mission (by the codec "
+            "server, or before payloads were bound to their workflow)"
+        )
     return value
 
 
 async def read_finished(history: WorkflowHistory, converter: DataConverter) -> FinishedMission:
     """`converter`: the workers' (strict: a payload no Sealed process
     encrypted, which anyone at the frontend can write, is refused here as a
-    worker refuses it)."""
+    worker refuses it). Stricter than a worker: every payload read must be
+    bound to `history.workflow_id`."""
     events = history.events
     if not events or not events[0].HasField("workflow_execution_started_event_attributes"):
         raise UnreadableMission("the history has no start")
     started = events[0].workflow_execution_started_event_attributes
     if started.workflow_type.name != WORKFLOW_NAME:
         raise UnreadableMission(f"a {started.workflow_type.name}, not a mission")
-    mission = await _decode(converter, started.input.payloads, MissionInput)
+    workflow_id = history.workflow_id
+    mission = await _decode(converter, started.input.payloads, MissionInput, workflow_id)
     scheduled: dict[int, tuple[str, Sequence[Payload]]] = {}
     known: list[Fingerprint] = []
     last_turn: tuple[Sequence[Payload], ModelTurnOutput] | None = None
@@ -90,14 +107,17 @@ async def read_finished(history: WorkflowHistory, converter: DataConverter) -> F
             done = event.activity_task_completed_event_attributes
             kind, given = scheduled.get(done.scheduled_event_id, ("", []))
             if kind == MODEL_TURN:
-                output = await _decode(converter, done.result.payloads, ModelTurnOutput)
+                output = await _decode(
+                    converter, done.result.payloads, ModelTurnOutput, workflow_id
+                )
                 known += output.issued
                 last_turn = (given, output)
             elif kind == RUN_TOOL:
-                known += (await _decode(converter, done.result.payloads, ToolCallResult)).issued
+                called = await _decode(converter, done.result.payloads, ToolCallResult, workflow_id)
+                known += called.issued
         elif event.HasField("workflow_execution_completed_event_attributes"):
             payloads = event.workflow_execution_completed_event_attributes.result.payloads
-            result = await _decode(converter, payloads, MissionResult)
+            result = await _decode(converter, payloads, MissionResult, workflow_id)
     if result is None:
         raise UnreadableMission("not finished with a result (running, terminated or timed out)")
     conversation: list[Message] = []
@@ -105,7 +125,7 @@ async def read_finished(history: WorkflowHistory, converter: DataConverter) -> F
         # Only the last turn's input is decoded: each holds the whole
         # conversation so far, so decoding them all would cost its square.
         given, output = last_turn
-        turn = await _decode(converter, given, ModelTurnInput)
+        turn = await _decode(converter, given, ModelTurnInput, workflow_id)
         known += turn.known
         answer = Message(role="assistant", content=output.content, tool_calls=output.tool_calls)
         conversation = [*turn.conversation, answer]
@@ -117,10 +137,14 @@ async def read_finished(history: WorkflowHistory, converter: DataConverter) -> F
     )
 
 
-async def fetch_finished(client: Client, mission_id: str) -> FinishedMission:
-    """The mission's history from the server, decoded with the client's
-    converter bound to the mission (a payload encrypted for another
-    workflow is refused)."""
-    history = await client.get_workflow_handle(mission_id).fetch_history()
+async def fetch_finished(
+    client: Client, mission_id: str, run_id: str | None = None
+) -> FinishedMission:
+    """The mission's history from the server (the run `run_id`, the one an
+    export listed: a workflow started later under the same id is not it),
+    decoded with the client's converter bound to the mission (a payload
+    encrypted for another workflow is refused)."""
+    handle = client.get_workflow_handle(mission_id, run_id=run_id)
+    history = await handle.fetch_history()
     context = WorkflowSerializationContext(namespace=client.namespace, workflow_id=mission_id)
     return await read_finished(history, client.data_converter.with_context(context))

@@ -10,7 +10,7 @@ set outlives the purpose the profile allowed them for."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sealed.models import Fingerprint, Message, OriginalPrompt, ToolCall
@@ -66,3 +66,32 @@ class Scrubber:
         """What the finished line still holds, by rule or secret name (never a
         value): empty for a line that may be written."""
         return sorted({finding.rule for finding in self._redactor.spans(line)})
+
+
+def as_chosen(conversation: Sequence[Message]) -> str:
+    """What the model chose that no redaction rewrites (call names and ids, the
+    ids tool messages answer, the keys of call arguments), as it wrote them, one
+    per line: for `Scrubber.leftovers`. In the finished line they are in other
+    forms than written: names as function names (dots made dashes), ids
+    escaped once more (the line's JSON) and keys twice (the arguments' text,
+    then the line), where a value the model wrote escaped (`db\\u002e...`)
+    is no form the line check decodes (it decodes one level)."""
+    return "\n".join(
+        text
+        for message in conversation
+        for text in (
+            *([message.tool_call_id] if message.tool_call_id else []),
+            *(t for call in message.tool_calls for t in (call.name, call.id)),
+            *(key for call in message.tool_calls for key in _keys(call.arguments)),
+        )
+    )
+
+
+def _keys(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            yield str(key)
+            yield from _keys(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            yield from _keys(inner)

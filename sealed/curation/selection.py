@@ -83,6 +83,7 @@ class Listed(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     mission_id: str
+    run_id: str | None = None
     profile: str
     closed: datetime
 
@@ -95,6 +96,7 @@ async def matching(client: Client, selection: Selection) -> list[Listed]:
         listed.append(
             Listed(
                 mission_id=execution.id,
+                run_id=execution.run_id,
                 profile=execution.typed_search_attributes.get(SA_PROFILE) or "",
                 closed=execution.close_time or execution.start_time,
             )

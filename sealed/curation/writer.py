@@ -20,7 +20,9 @@ class OutputExists(Exception):
 
 class JsonlWriter:
     def __init__(self, path: Path, *, replace: bool = False) -> None:
-        if path.exists() and not replace:
+        # A dangling symlink too: the name is taken (and the export's audit
+        # event would be on record before the commit found so).
+        if (path.exists() or path.is_symlink()) and not replace:
             raise OutputExists(f"{path} exists")
         if path.is_dir():
             raise IsADirectoryError(f"{path} is a folder")

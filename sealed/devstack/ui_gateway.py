@@ -14,6 +14,11 @@ server's UI never sees it.
 The cookie belongs to the host the codec server was opened on, 127.0.0.1, and is
 SameSite: a UI opened as `localhost` is another site, whose requests would not
 carry it, so a page asked for under another host name is redirected to 127.0.0.1.
+Any other request under another host name is refused (421), never forwarded: a
+page whose own name an attacker rebinds to 127.0.0.1 (DNS rebinding) could
+otherwise send the UI's API its writes (terminate, signal, reset, batch) with a
+CSRF cookie of its own name. A request target that is not a path (`@host`, an
+absolute URL) is refused too.
 
 Run by the dev stack: `python -m sealed.devstack.ui_gateway --port UI --upstream
 URL --codec URL`."""
@@ -82,7 +87,8 @@ def include_credentials(settings: bytes, codec_url: str) -> bytes:
 def _without_codec_session(cookies: str) -> str:
     """A Cookie header less the codec server's session: cookies ignore ports, so
     the browser sends it here too, and the dev server's UI has no use for it."""
-    kept = [c for c in cookies.split(";") if c.strip().partition("=")[0] != COOKIE]
+    # The name as the codec server's parser reads it, blanks around it ignored.
+    kept = [c for c in cookies.split(";") if c.partition("=")[0].strip() != COOKIE]
     return ";".join(kept).strip()
 
 
@@ -135,9 +141,22 @@ class _Handler(ServiceHandler):
 
     def _forward(self) -> None:
         gateway: UIGateway = self.server.service
-        if self.command in ("GET", "HEAD") and self._elsewhere(gateway):
-            port = self.server.server_address[1]
-            self._plain(HTTPStatus.PERMANENT_REDIRECT, f"http://{gateway.host}:{port}{self.path}")
+        if not self.path.startswith("/"):
+            # `@host/...` would make the redirect below lead elsewhere; an absolute
+            # URL asks for a proxy, which this is not.
+            self._plain(HTTPStatus.BAD_REQUEST, None, "the request target must be a path")
+            return
+        if self._elsewhere(gateway):
+            if self.command in ("GET", "HEAD"):
+                port = self.server.server_address[1]
+                location = f"http://{gateway.host}:{port}{self.path}"
+                self._plain(HTTPStatus.PERMANENT_REDIRECT, location)
+            else:
+                self._plain(
+                    HTTPStatus.MISDIRECTED_REQUEST,
+                    None,
+                    f"this Web UI answers as {gateway.host} only",
+                )
             return
         try:
             body = self._body()
