@@ -58,6 +58,17 @@ log = structlog.get_logger("sealed.activities")
 DECISIONS_RECORDED = "decisions-recorded"
 
 
+def _ids_kept_apart(reply: ModelReply, chosen: ModelReply, turn: int) -> ModelReply:
+    """A call id the screen redacted may now equal another's, and an id names
+    the call's approval and idempotency key: it becomes one of its own, the
+    same on every attempt of the turn."""
+    calls = [
+        call if call.id == before.id else call.model_copy(update={"id": f"redacted-{turn}-{i}"})
+        for i, (call, before) in enumerate(zip(reply.tool_calls, chosen.tool_calls, strict=True))
+    ]
+    return reply.model_copy(update={"tool_calls": calls})
+
+
 def _tool_error(request: ToolCallInput, message: str) -> ToolCallResult:
     return ToolCallResult(
         call_id=request.call.id,
@@ -302,7 +313,8 @@ class MissionActivities:
                 raw = raw.model_copy(update={"content": stream.close()})
             # Canonicalised first, redacted last: nothing a tool's coercion
             # could reassemble escapes the redactor.
-            reply = screen.reply_in(self._canonical(raw))
+            canonical = self._canonical(raw)
+            reply = _ids_kept_apart(screen.reply_in(canonical), canonical, request.turn)
             redactions = screen.redactions - before
         cost = self._prices.cost_microusd(request.model, raw.usage)
         if raw.usage is not None:

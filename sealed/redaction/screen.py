@@ -205,17 +205,25 @@ class Screen:
         return result.text
 
     def _json(self, value: Any) -> Any:
-        """Every string in JSON-shaped tool-call arguments."""
+        """Every string in JSON-shaped tool-call arguments, keys included."""
         if isinstance(value, str):
             return self._text(value)
         if isinstance(value, list):
             return [self._json(v) for v in value]
         if isinstance(value, dict):
-            return {k: self._json(v) for k, v in value.items()}
+            return {self._text(k): self._json(v) for k, v in value.items()}
         return value
 
     def _calls(self, calls: list[ToolCall]) -> list[ToolCall]:
-        return [c.model_copy(update={"arguments": self._json(c.arguments)}) for c in calls]
+        # A model chooses a call's name and id as freely as its arguments, and
+        # both are kept in history, shown by the status query and quoted in
+        # refusals: they cross the boundary redacted like the rest.
+        return [
+            ToolCall(
+                id=self._text(c.id), name=self._text(c.name), arguments=self._json(c.arguments)
+            )
+            for c in calls
+        ]
 
     def _message(self, message: Message) -> Message:
         return message.model_copy(

@@ -187,3 +187,48 @@ async def test_hidden_characters_do_not_reassemble_a_secret(audit, split):
         )
     assert SECRET not in out.text
     assert "[REDACTED:api_key]" in out.text
+
+
+async def test_a_calls_name_id_and_argument_keys_are_redacted_too(audit):
+    """The model chooses them as freely as the values, and history, the status
+    query and refusals carry them."""
+    async with Screens(KEY, audit).open("m-1", [], where="model_turn") as screen:
+        screen.issue({"api_key": SecretValue("api_key", SECRET)})
+        reply = screen.reply_in(
+            ModelReply(
+                tool_calls=[
+                    ToolCall(
+                        id=f"id-{SECRET}",
+                        name=f"db.{GITHUB}",
+                        arguments={SECRET: {f"k-{GITHUB}": "v"}},
+                    )
+                ]
+            )
+        )
+    dumped = reply.model_dump_json()
+    assert SECRET not in dumped and GITHUB not in dumped
+    [call] = reply.tool_calls
+    assert call.id == "id-[REDACTED:api_key]"
+    assert call.name == "db.[REDACTED:github-token]"
+    assert call.arguments == {"[REDACTED:api_key]": {"k-[REDACTED:github-token]": "v"}}
+
+
+def test_a_redacted_call_id_becomes_one_of_its_own_for_the_turn() -> None:
+    from activities.mission import _ids_kept_apart
+
+    chosen = ModelReply(
+        tool_calls=[
+            ToolCall(id="call-1", name="t"),
+            ToolCall(id=f"x{SECRET}", name="t"),
+            ToolCall(id=f"y{SECRET}", name="t"),
+        ]
+    )
+    screened = ModelReply(
+        tool_calls=[
+            ToolCall(id="call-1", name="t"),
+            ToolCall(id="x[REDACTED:api_key]", name="t"),
+            ToolCall(id="y[REDACTED:api_key]", name="t"),
+        ]
+    )
+    kept = _ids_kept_apart(screened, chosen, turn=4)
+    assert [c.id for c in kept.tool_calls] == ["call-1", "redacted-4-1", "redacted-4-2"]
