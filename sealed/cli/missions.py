@@ -116,6 +116,16 @@ def status(mission_id: MissionArg) -> None:
             typer.echo(f"  pending: {printable(', '.join(p.pending))}")
         if p.reason:
             typer.echo(f"  reason: {printable(p.reason)}")
+        if p.usage:
+            tokens_in = sum(u.input_tokens for u in p.usage)
+            tokens_out = sum(u.output_tokens for u in p.usage)
+            cost = sum(u.cost_microusd for u in p.usage) / 1_000_000
+            typer.echo(f"  usage: {tokens_in} tokens in, {tokens_out} out, ~${cost:.4f}")
+            for u in p.usage:
+                typer.echo(
+                    f"    turn {u.turn}: {u.input_tokens} in, {u.output_tokens} out, "
+                    f"~${u.cost_microusd / 1_000_000:.4f}"
+                )
 
     asyncio.run(go())
 

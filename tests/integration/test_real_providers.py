@@ -23,6 +23,7 @@ from sealed.identity.openbao.admin import VaultAdmin
 from sealed.identity.profiles import Profile, ToolGrant
 from sealed.models import MissionProgress, MissionSpec, MissionStatus
 from tests.containment import decoded_history, temporal_cli
+from tests.integration.conftest import run_cli
 from tests.model_servers import ModelServer, anthropic_stream, bedrock_stream, openai_stream
 
 PROFILE = "model-e2e"
@@ -108,6 +109,7 @@ async def test_a_mission_on_a_real_provider_runs_end_to_end(
     stack_settings: Settings,
     server: ModelServer,
     keys: dict[str, str],
+    stack_env: dict[str, str],
     provider: str,
 ):
     stream = STREAMS[provider]
@@ -132,6 +134,9 @@ async def test_a_mission_on_a_real_provider_runs_end_to_end(
     # Usage per turn, in the progress and the audit log.
     assert [u.turn for u in progress.usage] == [1, 2]
     assert all(u.input_tokens > 0 and u.cost_microusd > 0 for u in progress.usage)
+    code, out, err = await run_cli("status", handle.id, env=stack_env)
+    assert code == 0, err
+    assert "  usage: " in out and "    turn 2: " in out, out
     events = AuditLog(stack_settings.audit_path()).events(handle.id)
     used = [e for e in events if e.kind == "model.usage"]
     assert [e.details["turn"] for e in used] == [1, 2]
