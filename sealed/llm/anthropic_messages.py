@@ -15,6 +15,7 @@ from sealed.llm.base import (
     ModelMalformedReply,
     ModelRejected,
     ModelTransientError,
+    Streamed,
     TextSink,
     load_sdk,
     provider_key,
@@ -209,12 +210,7 @@ def _completed(message: _Message, turn: int, names: ToolNames) -> ModelReply:
     )
 
 
-class AnthropicMessages:
-    async def complete(
-        self, request: ModelRequest, credentials: Mapping[str, SecretValue]
-    ) -> ModelReply:
-        return await self.stream(request, credentials, lambda _: None)
-
+class AnthropicMessages(Streamed):
     async def stream(
         self, request: ModelRequest, credentials: Mapping[str, SecretValue], sink: TextSink
     ) -> ModelReply:

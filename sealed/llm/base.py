@@ -10,6 +10,7 @@ import asyncio
 import importlib
 import logging
 import sys
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
@@ -84,6 +85,21 @@ class StreamingProvider(Protocol):
         """As `complete`, feeding the reply's text to `sink` as it arrives; the
         reply's `content` is exactly what was fed, in order."""
         ...
+
+
+class Streamed(ABC):
+    """A provider whose every turn streams: `complete` is `stream` with
+    nothing listening."""
+
+    async def complete(
+        self, request: ModelRequest, credentials: Mapping[str, SecretValue]
+    ) -> ModelReply:
+        return await self.stream(request, credentials, lambda _: None)
+
+    @abstractmethod
+    async def stream(
+        self, request: ModelRequest, credentials: Mapping[str, SecretValue], sink: TextSink
+    ) -> ModelReply: ...
 
 
 async def ask(

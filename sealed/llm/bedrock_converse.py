@@ -35,6 +35,7 @@ from sealed.llm.base import (
     ModelMalformedReply,
     ModelRejected,
     ModelTransientError,
+    Streamed,
     TextSink,
     quiet_sdk_logs,
     register_provider,
@@ -325,12 +326,7 @@ def _failure(exc: ClientError) -> ModelError:
     return http_failure(status, message, meta.get("HTTPHeaders", {}).get("retry-after"))
 
 
-class BedrockConverse:
-    async def complete(
-        self, request: ModelRequest, credentials: Mapping[str, SecretValue]
-    ) -> ModelReply:
-        return await self.stream(request, credentials, lambda _: None)
-
+class BedrockConverse(Streamed):
     async def stream(
         self, request: ModelRequest, credentials: Mapping[str, SecretValue], sink: TextSink
     ) -> ModelReply:

@@ -16,6 +16,7 @@ from sealed.llm.base import (
     ModelMalformedReply,
     ModelRejected,
     ModelTransientError,
+    Streamed,
     TextSink,
     load_sdk,
     provider_key,
@@ -221,12 +222,7 @@ def _completed(completion: _Completion, turn: int, names: ToolNames) -> ModelRep
     )
 
 
-class OpenAIChat:
-    async def complete(
-        self, request: ModelRequest, credentials: Mapping[str, SecretValue]
-    ) -> ModelReply:
-        return await self.stream(request, credentials, lambda _: None)
-
+class OpenAIChat(Streamed):
     async def stream(
         self, request: ModelRequest, credentials: Mapping[str, SecretValue], sink: TextSink
     ) -> ModelReply:
