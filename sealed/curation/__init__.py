@@ -9,7 +9,7 @@ export and every dropped mission audited.
 - export.py: the rules, the audit, one line per mission (chat_format.py,
   scrub.py) into a file written whole or not at all (writer.py)."""
 
-from sealed.curation.chat_format import ChatRecord, chat_record, function_name
+from sealed.curation.chat_format import ChatRecord, chat_record
 from sealed.curation.export import Dropped, Export, ExportReport, Registry, export_policy
 from sealed.curation.history import (
     FinishedMission,
@@ -40,7 +40,6 @@ __all__ = [
     "chat_record",
     "export_policy",
     "fetch_finished",
-    "function_name",
     "matching",
     "parse_since",
     "read_finished",

@@ -16,14 +16,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
+from sealed.llm.wire import wire_name
 from sealed.models import Message, OriginalPrompt, ToolCall, ToolInfo
 from sealed.types import Strict
 
 FunctionName = Annotated[str, Field(pattern=r"^[a-zA-Z0-9_-]{1,64}$")]
-
-
-def function_name(tool: str) -> str:
-    return tool.replace(".", "-")
 
 
 class FunctionCall(Strict):
@@ -67,7 +64,7 @@ class ChatRecord(Strict):
 
 def _call(call: ToolCall) -> dict[str, Any]:
     arguments = json.dumps(call.arguments, ensure_ascii=False)
-    return {"id": call.id, "function": {"name": function_name(call.name), "arguments": arguments}}
+    return {"id": call.id, "function": {"name": wire_name(call.name), "arguments": arguments}}
 
 
 def _message(message: Message) -> dict[str, Any]:
@@ -98,7 +95,7 @@ def chat_record(
             "tools": [
                 {
                     "function": {
-                        "name": function_name(tool.name),
+                        "name": wire_name(tool.name),
                         "description": tool.description,
                         "parameters": tool.parameters,
                     }

@@ -10,7 +10,8 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from sealed.curation import chat_record, function_name
+from sealed.curation import chat_record
+from sealed.llm.wire import wire_name
 from sealed.models import Message, OriginalPrompt, ToolCall, ToolInfo
 
 PROMPT = OriginalPrompt(system_prompt="You triage.", goal="Read ticket 1.", tools=["tickets.read"])
@@ -91,8 +92,10 @@ def test_what_the_model_said_beside_its_calls_is_kept():
     ("tool", "function"),
     [("tickets.read", "tickets-read"), ("test.comment_then_stall", "test-comment_then_stall")],
 )
-def test_function_names_are_what_openai_accepts(tool, function):
-    assert function_name(tool) == function
+def test_function_names_are_those_the_providers_send(tool, function):
+    said = Message(role="assistant", tool_calls=[ToolCall(id="c", name=tool)])
+    [_, _, turn] = json.loads(chat_record(PROMPT, [said], []).line())["messages"]
+    assert turn["tool_calls"][0]["function"]["name"] == function == wire_name(tool)
 
 
 def test_a_call_no_function_name_can_hold_does_not_fit():

@@ -214,7 +214,7 @@ async def test_a_calls_name_id_and_argument_keys_are_redacted_too(audit):
 
 
 def test_a_redacted_call_id_becomes_one_of_its_own_for_the_turn() -> None:
-    from activities.mission import _ids_kept_apart
+    from sealed.activities.mission import _ids_kept_apart
 
     chosen = ModelReply(
         tool_calls=[
