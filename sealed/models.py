@@ -174,10 +174,6 @@ class MissionSpec(Strict):
         return tools
 
 
-def not_enforced_yet(what: str) -> str:
-    return f"{what} are not enforced yet: remove them rather than run unprotected"
-
-
 class OriginalPrompt(Strict):
     """What a mission was told to do (sealed.pinning): persisted once,
     content-addressed, re-injected verbatim on every turn."""
