@@ -34,7 +34,7 @@ from sealed.identity.openbao.admin import VaultAdmin
 from sealed.identity.profiles import Profile, ToolGrant
 from sealed.models import MissionSpec, MissionStatus
 from sealed.spec_loader import load_mission
-from tests.containment import normalise, sweep
+from tests.containment import decoded_history, normalise, sweep, temporal_cli
 from tests.integration.conftest import run_cli, tickets_token
 
 LEAKY = Profile(
@@ -50,6 +50,8 @@ LEAKY = Profile(
 # redacts a call's name, so the value reaches the history and the export's
 # line check is what stops it.
 PLANTING = Profile(name="curation-plant", exportable=True)
+# A tool name redacted by the worker fits no function name of the format.
+NAME_REDACTED = "not in the fine-tuning format: messages.2.tool_calls.0.function.name"
 GITHUB = "ghp_" + "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(36))
 
 
@@ -200,14 +202,18 @@ async def test_the_demos_missions_export_with_no_canary_and_the_export_is_audite
     # missions in the window (other tests') were not exportable.
     [planted] = [e for e in events if e.mission_id == ran.plant]
     assert planted.kind == "curation.dropped"
-    assert planted.reason == "still matches after redaction: github-token"
-    assert f"dropped {ran.plant}: still matches after redaction: github-token" in stderr
+    assert planted.reason.startswith(NAME_REDACTED)
+    assert f"dropped {ran.plant}: {NAME_REDACTED}" in stderr
     audit = stack_settings.audit_path().read_text()
     assert sweep({"audit log": audit}, {**ran.secrets, "planted": GITHUB}) == []
 
 
-async def test_a_record_holding_a_secret_is_dropped_and_audited_never_written(
-    ran: Ran, stack_settings: Settings, stack_env: dict[str, str], tmp_path: Path
+async def test_a_call_named_with_a_secret_is_masked_then_dropped_and_audited(
+    ran: Ran,
+    stack: StackInfo,
+    stack_settings: Settings,
+    stack_env: dict[str, str],
+    tmp_path: Path,
 ):
     out = tmp_path / "train.jsonl"
     before = last_seq(stack_settings)
@@ -222,8 +228,33 @@ async def test_a_record_holding_a_secret_is_dropped_and_audited_never_written(
         ran.plant,
         PLANTING.name,
     )
-    assert event.reason == "still matches after redaction: github-token"
+    assert event.reason.startswith(NAME_REDACTED)
     assert GITHUB not in stdout + stderr
+    # The worker's screen redacted the name the model chose before the
+    # workflow kept it: the export refuses the mask, never the secret.
+    history = decoded_history(
+        temporal_cli(
+            stack,
+            "workflow",
+            "show",
+            "-w",
+            ran.plant,
+            "--codec-endpoint",
+            stack.codec_url,
+            "--codec-auth",
+            f"Bearer {stack_settings.codec_bearer()}",
+        )
+    )
+    # (The script, the mission's own input, names it: what the model turns
+    # returned, which the workflow keeps and acts on, do not.)
+    results = json.dumps(
+        [
+            event
+            for event in json.loads(history)["events"]
+            if event["eventType"] == "EVENT_TYPE_ACTIVITY_TASK_COMPLETED"
+        ]
+    )
+    assert "[REDACTED:github-token]" in results and GITHUB not in results
 
 
 async def test_flagged_missions_stay_out_unless_asked_for(
