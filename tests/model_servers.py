@@ -82,7 +82,7 @@ class ModelServer:
 
     @contextlib.contextmanager
     def running(self) -> Iterator[ModelServer]:
-        thread = threading.Thread(target=self._http.serve_forever, daemon=True)
+        thread = threading.Thread(target=self._http.serve_forever, args=(0.05,), daemon=True)
         thread.start()
         try:
             yield self

@@ -36,7 +36,7 @@ class Receiver(BaseHTTPRequestHandler):
 def receiver() -> Iterator[str]:
     RECEIVED.clear()
     server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
