@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from sealed.config import Settings
 from sealed.devstack import StackInfo
 from sealed.devstack.binaries import executable
 
@@ -52,6 +53,22 @@ def temporal_cli(stack: StackInfo, *args: str) -> str:
         timeout=60,
     )
     return out.stdout
+
+
+def shown_through_codec(stack: StackInfo, settings: Settings, mission_id: str) -> str:
+    """`temporal workflow show` of a mission through the codec server, as an
+    operator reads it: its payloads decrypted (still base64 in the JSON)."""
+    return temporal_cli(
+        stack,
+        "workflow",
+        "show",
+        "-w",
+        mission_id,
+        "--codec-endpoint",
+        stack.codec_url,
+        "--codec-auth",
+        f"Bearer {settings.codec_bearer()}",
+    )
 
 
 def encodings(secret: str) -> list[str]:

@@ -38,8 +38,8 @@ from tests.containment import (
     json_leaves,
     leak_lines,
     normalise,
+    shown_through_codec,
     sweep,
-    temporal_cli,
 )
 from tests.containment_tools import ECHO_PROVIDER
 from tests.integration.conftest import run_cli
@@ -160,17 +160,7 @@ async def surfaces_of(
     """What a mission leaves readable: its history (decoded by the codec server
     as an operator reads it, and as Temporal stores it), its transcript, what
     following it printed, its result and what `sealed status` prints."""
-    codec = temporal_cli(
-        stack,
-        "workflow",
-        "show",
-        "-w",
-        handle.id,
-        "--codec-endpoint",
-        stack.codec_url,
-        "--codec-auth",
-        f"Bearer {settings.codec_bearer()}",
-    )
+    codec = shown_through_codec(stack, settings, handle.id)
     code, out, err = await run_cli("status", handle.id, env=env)
     assert code == 0, err
     return {

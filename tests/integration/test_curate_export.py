@@ -34,7 +34,7 @@ from sealed.identity.openbao.admin import VaultAdmin
 from sealed.identity.profiles import Profile, ToolGrant
 from sealed.models import MissionSpec, MissionStatus
 from sealed.spec_loader import load_mission
-from tests.containment import decoded_history, normalise, sweep, temporal_cli
+from tests.containment import decoded_history, normalise, shown_through_codec, sweep
 from tests.integration.conftest import run_cli, tickets_token
 
 LEAKY = Profile(
@@ -232,19 +232,7 @@ async def test_a_call_named_with_a_secret_is_masked_then_dropped_and_audited(
     assert GITHUB not in stdout + stderr
     # The worker's screen redacted the name the model chose before the
     # workflow kept it: the export refuses the mask, never the secret.
-    history = decoded_history(
-        temporal_cli(
-            stack,
-            "workflow",
-            "show",
-            "-w",
-            ran.plant,
-            "--codec-endpoint",
-            stack.codec_url,
-            "--codec-auth",
-            f"Bearer {stack_settings.codec_bearer()}",
-        )
-    )
+    history = decoded_history(shown_through_codec(stack, stack_settings, ran.plant))
     # (The script, the mission's own input, names it: what the model turns
     # returned, which the workflow keeps and acts on, do not.)
     results = json.dumps(

@@ -36,7 +36,13 @@ from sealed.devstack import StackInfo
 from sealed.identity.openbao.admin import VaultAdmin
 from sealed.models import Message, MissionStatus
 from sealed.spec_loader import load_mission
-from tests.containment import decoded_history, encodings, files_holding, temporal_cli
+from tests.containment import (
+    decoded_history,
+    encodings,
+    files_holding,
+    shown_through_codec,
+    temporal_cli,
+)
 from tests.integration.conftest import tickets_token
 
 REQUEST = "approval-call-3-0"  # the demo's comment: turn 3's first call
@@ -263,19 +269,7 @@ async def test_the_tickets_token_never_leaves_the_tool_activity(
 
     stored = decoded_history((await handle.fetch_history()).to_json())
     # Decrypted through the codec server, as an operator would read it.
-    history = decoded_history(
-        temporal_cli(
-            stack,
-            "workflow",
-            "show",
-            "-w",
-            handle.id,
-            "--codec-endpoint",
-            stack.codec_url,
-            "--codec-auth",
-            f"Bearer {stack_settings.codec_bearer()}",
-        )
-    )
+    history = decoded_history(shown_through_codec(stack, stack_settings, handle.id))
     transcript = json.dumps(await handle.query("transcript"))
     out, err = capfd.readouterr()
     assert "tickets.comment" in history  # the call is there, its credential is not

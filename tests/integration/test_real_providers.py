@@ -22,7 +22,7 @@ from sealed.identity.backend import SecretSpec
 from sealed.identity.openbao.admin import VaultAdmin
 from sealed.identity.profiles import Profile, ToolGrant
 from sealed.models import MissionProgress, MissionSpec, MissionStatus
-from tests.containment import decoded_history, temporal_cli
+from tests.containment import decoded_history, shown_through_codec
 from tests.integration.conftest import run_cli
 from tests.model_servers import ModelServer, anthropic_stream, bedrock_stream, openai_stream
 
@@ -148,19 +148,7 @@ async def test_a_mission_on_a_real_provider_runs_end_to_end(
     # The key is in nothing the stack keeps about the mission: its history
     # (decrypted through the codec server, as an operator reads it), its
     # transcript, the audit log.
-    history = decoded_history(
-        temporal_cli(
-            stack,
-            "workflow",
-            "show",
-            "-w",
-            handle.id,
-            "--codec-endpoint",
-            stack.codec_url,
-            "--codec-auth",
-            f"Bearer {stack_settings.codec_bearer()}",
-        )
-    )
+    history = decoded_history(shown_through_codec(stack, stack_settings, handle.id))
     assert "charged twice" in history  # decrypted indeed
     transcript = json.dumps(await handle.query("transcript"))
     audit = stack_settings.audit_path().read_text()
