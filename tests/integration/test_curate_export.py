@@ -46,11 +46,10 @@ LEAKY = Profile(
     },
     exportable=True,
 )
-# A profile whose model names a call with a GitHub token's shape: no screen
-# redacts a call's name, so the value reaches the history and the export's
-# line check is what stops it.
+# A profile whose model names a call with a GitHub token's shape: the
+# worker's screen masks the name before history keeps it, and a masked name
+# fits no function name of the format, so the export drops the record.
 PLANTING = Profile(name="curation-plant", exportable=True)
-# A tool name redacted by the worker fits no function name of the format.
 NAME_REDACTED = "not in the fine-tuning format: messages.2.tool_calls.0.function.name"
 GITHUB = "ghp_" + "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(36))
 
