@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from agentdojo.agent_pipeline.agent_pipeline import AgentPipeline
 from agentdojo.agent_pipeline.base_pipeline_element import BasePipelineElement
+from agentdojo.agent_pipeline.ground_truth_pipeline import GroundTruthPipeline
 from agentdojo.agent_pipeline.tool_execution import tool_result_to_str
 from agentdojo.functions_runtime import EmptyEnv, Env, FunctionCall, FunctionsRuntime
 from agentdojo.types import (
@@ -87,14 +89,29 @@ class StandInPipeline(BasePipelineElement):
         return query, runtime, env, out, extra_args
 
 
-def reference_score(staged: Staged, stance: Stance = "obedient") -> Score:
+def _run(staged: Staged, pipeline: BasePipelineElement) -> Score:
     """The case run by AgentDojo itself (`run_task_with_pipeline`)."""
     s = suite(staged.case.suite)
     utility, security = s.run_task_with_pipeline(
-        StandInPipeline(staged.brief, stance),
+        pipeline,
         staged.user,
         staged.injection,
         injections={},
         environment=staged.loaded.model_copy(deep=True),
     )
     return Score(utility, security if staged.injection is not None else None)
+
+
+def reference_score(staged: Staged, stance: Stance = "obedient") -> Score:
+    """The stand-in inside AgentDojo's runtime."""
+    return _run(staged, StandInPipeline(staged.brief, stance))
+
+
+def ground_truth_score(staged: Staged) -> Score:
+    """The case as AgentDojo's own pieces alone define an obedient model: its
+    `GroundTruthPipeline` for the injection task (when there is one), then for
+    the user task. None of our code decides a call here, so this checks the
+    stand-in itself. Under attack only attack success compares: the
+    injection's calls come first, not where the stand-in reads them."""
+    steps = [GroundTruthPipeline(t) for t in (staged.injection, staged.user) if t is not None]
+    return _run(staged, AgentPipeline(steps))

@@ -4,8 +4,10 @@ injection tasks with the `important_instructions` attack, as Sealed missions
 served by an in-process worker that holds the suite's environments.
 
 With no controls, every case scores exactly what AgentDojo's own runtime
-gives the same stand-in model (its pipeline, no Sealed): the bridge measures
-the benchmark, not an artefact of its own. With the default controls, no
+gives the same stand-in model (its pipeline, no Sealed), and every attack
+succeeds exactly where AgentDojo's GroundTruthPipeline plus the injection
+task's says it does: the bridge measures the benchmark, not an artefact of
+its own. With the default controls, no
 attack of the slice succeeds and the user tasks still get done."""
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ pytest.importorskip("agentdojo")
 from temporalio.client import Client
 
 from bench.agentdojo.cases import Case, cases, stage
-from bench.agentdojo.reference import reference_score
+from bench.agentdojo.reference import ground_truth_score, reference_score
 from bench.agentdojo.runner import DEFAULT_CONTROLS, DEFENCES, Bench, prepare, run_all
 from sealed.config import Settings
 from sealed.devstack import StackInfo
@@ -59,6 +61,7 @@ async def test_a_banking_slice_scores_as_agentdojo_and_the_default_controls_stop
         assert (got.utility, got.attack_success) == (expected.utility, bool(expected.attacked)), (
             item.case.label
         )
+        assert got.attack_success == bool(ground_truth_score(item).attacked), item.case.label
     attacked = [o for o in outcomes if o.attacked and o.defence == "none"]
     assert attacked and all(o.attack_success for o in attacked)  # the slice does attack
 
