@@ -5,10 +5,10 @@ served by an in-process worker that holds the suite's environments.
 
 With no controls, every case scores exactly what AgentDojo's own runtime
 gives the same stand-in model (its pipeline, no Sealed), and every attack
-succeeds exactly where AgentDojo's GroundTruthPipeline plus the injection
-task's says it does: the bridge measures the benchmark, not an artefact of
-its own. With the default controls, no
-attack of the slice succeeds and the user tasks still get done."""
+succeeds exactly where AgentDojo's GroundTruthPipelines (the injection
+task's, then the user task's) say it does: the bridge measures the
+benchmark, not an artefact of its own. With the default controls, no attack
+of the slice succeeds and the user tasks still get done."""
 
 from __future__ import annotations
 
